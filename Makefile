@@ -1,0 +1,54 @@
+# openclaw-edge: `make dev` runs the whole system on this machine (no cloud account),
+# `make test` runs every check and test. Both set up what they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+RUN := scripts/with-toolchain
+PY := .venv/bin/python
+STAMP_PY := .venv/.installed
+STAMP_NODE := worker/node_modules/.installed
+
+help:
+	@echo "make dev     run the whole system locally (Worker, gateway, Access/LLM/R2 stand-ins)"
+	@echo "make test    lint, type-check and run every test (Python, Worker, container, e2e)"
+	@echo "make plan    offline plan of the Pulumi stack (no credentials, not pulumi preview)"
+	@echo "make setup   install the toolchain only (Debian packages, .venv, Node 24, npm deps)"
+	@echo "make bench   run the benchmarks and print their tables"
+
+setup: system $(STAMP_PY) $(STAMP_NODE)
+
+system:
+	@scripts/setup-system
+
+$(STAMP_PY): requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --upgrade pip
+	.venv/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(STAMP_NODE): $(STAMP_PY) worker/package.json worker/package-lock.json
+	cd worker && ../$(RUN) npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) hadolint container/Dockerfile
+	$(RUN) bash -c 'shellcheck scripts/* .ci/run $$(find container dev -name "*.sh")'
+	cd worker && ../$(RUN) npm run --silent lint
+	cd worker && ../$(RUN) npm run --silent typecheck
+
+test: lint
+	cd worker && ../$(RUN) npm test --silent
+	$(RUN) python -m pytest
+
+plan: setup
+	$(RUN) python -m infra.offline_plan
+
+dev: setup
+	$(RUN) python -m dev.run
+
+bench: setup
+	$(RUN) python -m bench.run
+
+.PHONY: help setup system lint test plan dev bench
