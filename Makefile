@@ -14,12 +14,12 @@ help:
 	@echo "make setup   install the toolchain only (Debian packages, .venv, Node 24, npm deps)"
 	@echo "make bench   run the benchmarks and print their tables"
 
-setup: system $(STAMP_PY) $(STAMP_NODE)
+setup: system $(STAMP_PY) $(STAMP_NODE) openclaw
 
 system:
 	@scripts/setup-system
 
-$(STAMP_PY): requirements.txt requirements-dev.txt
+$(STAMP_PY): requirements.txt requirements-dev.txt dev/requirements.txt ops/requirements.txt
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --upgrade pip
 	.venv/bin/pip install --quiet -r requirements-dev.txt
@@ -28,6 +28,9 @@ $(STAMP_PY): requirements.txt requirements-dev.txt
 $(STAMP_NODE): $(STAMP_PY) worker/package.json worker/package-lock.json
 	cd worker && ../$(RUN) npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+openclaw: $(STAMP_PY)
+	@scripts/install-openclaw
 
 lint: setup
 	$(RUN) ruff check .
@@ -51,4 +54,4 @@ dev: setup
 bench: setup
 	$(RUN) python -m bench.run
 
-.PHONY: help setup system lint test plan dev bench
+.PHONY: help setup system openclaw lint test plan dev bench
