@@ -1,0 +1,15 @@
+"""Pulumi entry point: read config, declare every component, export the outputs (infra/program.py)."""
+
+import pulumi
+
+from infra.config import NAMESPACE, PulumiSource
+from infra.program import build_stack
+from infra.ssm import pulumi_secret_reader, ssm_parameter_reader
+
+config = pulumi.Config(NAMESPACE)
+build_stack(
+    source=PulumiSource(config.get),
+    read_secret=pulumi_secret_reader(config),
+    read_parameter=ssm_parameter_reader(),
+    api_token=pulumi.Config("cloudflare").get_secret("apiToken"),
+)

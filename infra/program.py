@@ -1,0 +1,168 @@
+"""The whole stack: config → components → outputs. `__main__.py`, the tests and the offline plan
+all run this one function, so what they check is what `pulumi up` declares."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from infra.access import AccessGate, AccessGateArgs
+from infra.ai_gateway import LlmGateway, LlmGatewayArgs
+from infra.catalog import Catalog, load_catalog
+from infra.config import REPO_ROOT, ConfigSource, StackConfig, load_config
+from infra.cost import CostGuard, CostGuardArgs, CostInputs, estimate
+from infra.hostname import WorkerHostname, WorkerHostnameArgs
+from infra.r2 import BackupBucket, BackupBucketArgs
+from infra.ssm import (
+    ParameterReader,
+    SecretReader,
+    SecretStore,
+    SecretStoreArgs,
+    needed_secrets,
+    required_optional,
+)
+from infra.worker import WorkerDeploy, WorkerDeployArgs, stack_vars
+
+SANDBOX_PIN = re.compile(r'"@cloudflare/sandbox":\s*"([^"]+)"')
+
+
+@dataclass
+class Stack:
+    """Handles on every component, for tests and the offline plan."""
+
+    config: StackConfig
+    bucket: BackupBucket
+    access: AccessGate
+    ai_gateway: LlmGateway
+    secrets: SecretStore
+    worker: WorkerDeploy
+    hostname: WorkerHostname
+    cost: CostGuard
+
+
+def sandbox_version(root: Path = REPO_ROOT) -> str | None:
+    """The exact @cloudflare/sandbox pin of the Worker (= the container base image tag)."""
+    package = root / "worker" / "package.json"
+    match = SANDBOX_PIN.search(package.read_text()) if package.is_file() else None
+    return match.group(1) if match else None
+
+
+def build_stack(
+    source: ConfigSource,
+    read_secret: SecretReader,
+    read_parameter: ParameterReader,
+    api_token: pulumi.Output[str] | None = None,
+    catalog: Catalog | None = None,
+    build_dir: Path | None = None,
+    export: Callable[[str, object], None] = pulumi.export,
+) -> Stack:
+    catalog = catalog or load_catalog()
+    config = load_config(source, pulumi.get_stack(), catalog)
+
+    bucket = BackupBucket(
+        "backups",
+        BackupBucketArgs(
+            account_id=config.account_id,
+            bucket_name=config.bucket_name,
+            location=config.bucket_location,
+            protect=config.protect_bucket,
+            adopt=config.adopt.bucket,
+        ),
+    )
+    access = AccessGate(
+        "access",
+        AccessGateArgs(
+            account_id=config.account_id,
+            hostname=config.hostname,
+            settings=config.access,
+            application_id=config.adopt.access_application_id,
+            policy_id=config.adopt.access_policy_id,
+        ),
+    )
+    ai_gateway = LlmGateway(
+        "llm",
+        LlmGatewayArgs(
+            account_id=config.account_id, settings=config.ai_gateway, adopt=config.adopt.ai_gateway
+        ),
+    )
+    wanted = needed_secrets(config, catalog, lambda key: read_secret(key) is not None)
+    store = SecretStore(
+        "secrets",
+        SecretStoreArgs(
+            prefix=config.ssm_prefix,
+            secrets=wanted,
+            required={s.name for s in wanted if s.required == "always"} | required_optional(config),
+            adopt=config.adopt.ssm_parameters,
+        ),
+        read_config=read_secret,
+        read_parameter=read_parameter,
+    )
+    worker_secrets = {
+        **store.values,
+        "R2_ACCESS_KEY_ID": bucket.access_key_id,
+        "R2_SECRET_ACCESS_KEY": bucket.secret_access_key,
+    }
+    vars_ = pulumi.Output.all(access.worker_vars(), ai_gateway.base_url).apply(
+        lambda parts: {**stack_vars(config), **parts[0], "AI_GATEWAY_BASE_URL": parts[1]}
+    )
+    worker = WorkerDeploy(
+        "worker",
+        WorkerDeployArgs(
+            config=config,
+            vars_=vars_,
+            r2_binding=bucket.wrangler_binding(),
+            secrets=worker_secrets,
+            api_token=api_token,
+            **({"build_dir": build_dir} if build_dir else {}),
+        ),
+    )
+    hostname = WorkerHostname(
+        "hostname",
+        WorkerHostnameArgs(
+            account_id=config.account_id,
+            zone_id=config.zone_id,
+            hostname=config.hostname,
+            worker_name=config.worker_name,
+        ),
+        depends_on=[worker.deploy],
+    )
+    cost_inputs = CostInputs(
+        instance_type=config.instance_type,
+        sleep_after=config.sleep_after,
+        active_hours_per_day=config.cost.active_hours_per_day,
+        max_instances=config.max_instances,
+        state_size_mb=config.cost.state_size_mb,
+        snapshot_interval_seconds=config.backup_interval_seconds,
+    )
+    cost = CostGuard(
+        "cost", CostGuardArgs(inputs=cost_inputs, budget_usd=config.cost.monthly_budget_usd)
+    )
+
+    export("workerUrl", hostname.url)
+    export("hostname", hostname.hostname)
+    export("workerName", config.worker_name)
+    export("accessAud", access.aud)
+    export("accessTeamDomain", access.team_domain)
+    export("accessApplicationId", access.application.id)
+    export("bucketName", bucket.bucket_name)
+    export("aiGatewayId", ai_gateway.gateway_id)
+    export("aiGatewayBaseUrl", ai_gateway.base_url)
+    export("aiGatewayAnthropicUrl", ai_gateway.provider_urls["anthropic"])
+    export("aiGatewayOpenaiUrl", ai_gateway.provider_urls["openai"])
+    export("ssmParameterNames", store.parameter_names)
+    export("workerSecretNames", sorted(worker_secrets))
+    export("instanceType", config.instance_type)
+    export("maxInstances", config.max_instances)
+    export("sleepAfter", config.sleep_after)
+    export("openclawVersion", config.openclaw_version)
+    export("sandboxVersion", sandbox_version())
+    export("environment", config.stack)
+    export("debugRoutes", config.debug_routes)
+    export("costEstimate", estimate(cost_inputs).to_output())
+    export("r2AccessKeyId", bucket.access_key_id)
+    export("r2SecretAccessKey", bucket.secret_access_key)
+    return Stack(config, bucket, access, ai_gateway, store, worker, hostname, cost)

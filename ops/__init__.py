@@ -1,0 +1,1 @@
+"""Operating the stack: phase documents from stack outputs, and the latency probe."""

@@ -1,0 +1,308 @@
+"""Policies of the openclaw-edge pack: the plan's stop criteria and safe defaults.
+
+Every check is a plain function over plain values (tests call them directly); the
+`*_validate` wrappers adapt them to pulumi_policy, and `build_policies()` is what
+`__main__.py` registers. This module runs inside the policy pack process, so it imports nothing
+from the Pulumi program: the type tokens and prop names it reads are the program's documented
+contract (docs/interfaces.md, infra/cost.py) and a test checks they agree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+COST_GUARD_TYPE: Final = "openclaw-edge:cost:CostGuard"
+WORKER_DEPLOY_TYPE: Final = "openclaw-edge:worker:WorkerDeploy"
+CUSTOM_DOMAIN_TYPE: Final = "cloudflare:index/workersCustomDomain:WorkersCustomDomain"
+ACCESS_APPLICATION_TYPE: Final = (
+    "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
+)
+R2_BUCKET_TYPE: Final = "cloudflare:index/r2Bucket:R2Bucket"
+SSM_PARAMETER_TYPE: Final = "aws:ssm/parameter:Parameter"
+
+DEFAULT_MAX_MONTHLY_USD: Final = 50.0
+"""Plan T-20260219-003 stop criterion (phase 1 and 2): monthly cost above $50."""
+DEFAULT_DEV_ENVIRONMENTS: Final = ("dev",)
+"""Environments where debug routes may be on."""
+
+# --- Plain checks: values in, violation message (or None) out ----------------------------------
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def cost_violation(props: Mapping[str, Any], max_monthly_usd: float) -> str | None:
+    """Message when the CostGuard estimate exceeds the stack budget or the pack's ceiling."""
+    monthly = _as_float(props.get("monthlyUsd"))
+    if monthly is None:
+        return (
+            "CostGuard has no numeric monthlyUsd; the cost estimate is missing, so the budget "
+            "cannot be checked"
+        )
+    budget = _as_float(props.get("budgetUsd"))
+    limits = [("policy maxMonthlyUsd", max_monthly_usd)]
+    if budget is not None:
+        limits.insert(0, ("stack budget openclaw-edge:monthlyBudgetUsd", budget))
+    for label, limit in limits:
+        if monthly > limit:
+            return (
+                f"estimated monthly cost ${monthly:.2f} exceeds the {label} ${limit:.2f} "
+                f"(instance type {props.get('instanceType')!s}, sleepAfter "
+                f"{props.get('sleepAfter')!s}); choose a smaller instanceType, set sleepAfter, "
+                "or raise the budget deliberately"
+            )
+    return None
+
+
+def debug_routes_violation(
+    props: Mapping[str, Any], dev_environments: Iterable[str] = DEFAULT_DEV_ENVIRONMENTS
+) -> str | None:
+    """Message when debug routes are on outside a dev environment."""
+    if props.get("debugRoutes") is not True:
+        return None
+    environment = str(props.get("environment", ""))
+    if environment in set(dev_environments):
+        return None
+    return (
+        f"debug routes are enabled on environment {environment or '(unset)'!r} "
+        f"(worker {props.get('workerName')!s}, hostname {props.get('hostname')!s}); set "
+        "openclaw-edge:debugRoutes to false outside dev"
+    )
+
+
+def _split_pattern(pattern: str) -> tuple[str, str]:
+    text = pattern.strip().lower()
+    for scheme in ("https://", "http://"):
+        if text.startswith(scheme):
+            text = text[len(scheme) :]
+    host, slash, path = text.partition("/")
+    return host.rstrip("."), (slash + path)
+
+
+def access_patterns(props: Mapping[str, Any]) -> list[str]:
+    """Domains an Access application protects: `domain`, `selfHostedDomains`, public URIs."""
+    patterns: list[str] = []
+    domain = props.get("domain")
+    if isinstance(domain, str) and domain:
+        patterns.append(domain)
+    self_hosted = props.get("selfHostedDomains")
+    if isinstance(self_hosted, list | tuple):
+        patterns.extend(d for d in self_hosted if isinstance(d, str) and d)
+    destinations = props.get("destinations")
+    if isinstance(destinations, list | tuple):
+        for destination in destinations:
+            if not isinstance(destination, Mapping):
+                continue
+            if destination.get("type", "public") != "public":
+                continue
+            uri = destination.get("uri")
+            if isinstance(uri, str) and uri:
+                patterns.append(uri)
+    return patterns
+
+
+def covers(pattern: str, hostname: str) -> bool:
+    """Whether one Access domain pattern protects every path of `hostname`."""
+    host, path = _split_pattern(pattern)
+    if path not in ("", "/", "/*"):
+        return False
+    return fnmatch.fnmatchcase(hostname.strip().lower().rstrip("."), host)
+
+
+def access_coverage_violations(
+    hostnames: Iterable[str], applications: Sequence[Sequence[str]]
+) -> list[tuple[str, str]]:
+    """(hostname, message) for each hostname no Access application covers on all paths."""
+    found: list[tuple[str, str]] = []
+    all_patterns = [p for app in applications for p in app]
+    for hostname in sorted(set(hostnames)):
+        if any(covers(p, hostname) for p in all_patterns):
+            continue
+        partial = [p for p in all_patterns if _split_pattern(p)[0] == _split_pattern(hostname)[0]]
+        if partial:
+            detail = f"Access applications cover only the paths {sorted(partial)}"
+        elif all_patterns:
+            detail = f"no Access application covers it (domains: {sorted(all_patterns)})"
+        else:
+            detail = "the stack declares no Access application"
+        found.append(
+            (
+                hostname,
+                f"Worker hostname {hostname!r} is not protected by Cloudflare Access: {detail}; "
+                "add it to the Access application's domain or selfHostedDomains",
+            )
+        )
+    return found
+
+
+def r2_protect_violation(name: str, protect: bool) -> str | None:
+    """Message when an R2 bucket can be deleted by `pulumi destroy` or a rename."""
+    if protect:
+        return None
+    return (
+        f"R2 bucket {name!r} is not protected: a destroy or replace would delete the backups; "
+        "declare it with ResourceOptions(protect=True) (openclaw-edge:protectBucket true)"
+    )
+
+
+def ssm_type_violation(
+    props: Mapping[str, Any], allowed_plain_names: Iterable[str] = ()
+) -> str | None:
+    """Message when an SSM parameter holding a secret is not a SecureString."""
+    kind = props.get("type")
+    name = str(props.get("name", ""))
+    if kind == "SecureString" or name in set(allowed_plain_names):
+        return None
+    return (
+        f"SSM parameter {name or '(unnamed)'!r} has type {kind!r}; secrets must be SecureString "
+        "(KMS-encrypted at rest)"
+    )
+
+
+# --- pulumi_policy adapters ----------------------------------------------------------------------
+
+
+def _config(args: ResourceValidationArgs | StackValidationArgs) -> Mapping[str, Any]:
+    config = args.get_config()
+    return config if isinstance(config, Mapping) else {}
+
+
+def cost_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """cost-within-budget: reads the CostGuard component's props."""
+    if args.resource_type != COST_GUARD_TYPE:
+        return
+    ceiling = _as_float(_config(args).get("maxMonthlyUsd"))
+    message = cost_violation(args.props, DEFAULT_MAX_MONTHLY_USD if ceiling is None else ceiling)
+    if message:
+        report_violation(message, None)
+
+
+def debug_routes_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """no-debug-routes-outside-dev: reads the WorkerDeploy component's props."""
+    if args.resource_type != WORKER_DEPLOY_TYPE:
+        return
+    configured = _config(args).get("devEnvironments")
+    environments = (
+        [str(e) for e in configured]
+        if isinstance(configured, list | tuple)
+        else list(DEFAULT_DEV_ENVIRONMENTS)
+    )
+    message = debug_routes_violation(args.props, environments)
+    if message:
+        report_violation(message, None)
+
+
+def access_validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """access-covers-worker-hostname: every Worker hostname sits behind an Access application."""
+    hostnames: dict[str, str] = {}
+    applications: list[list[str]] = []
+    for resource in args.resources:
+        if resource.resource_type in (CUSTOM_DOMAIN_TYPE, WORKER_DEPLOY_TYPE):
+            hostname = resource.props.get("hostname")
+            if isinstance(hostname, str) and hostname:
+                hostnames.setdefault(hostname.lower(), resource.urn)
+        elif resource.resource_type == ACCESS_APPLICATION_TYPE:
+            applications.append(access_patterns(resource.props))
+    for hostname, message in access_coverage_violations(hostnames, applications):
+        report_violation(message, hostnames[hostname])
+
+
+def r2_protect_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """r2-bucket-protected: the backup bucket carries `protect`."""
+    if args.resource_type != R2_BUCKET_TYPE:
+        return
+    message = r2_protect_violation(str(args.props.get("name", args.name)), args.opts.protect)
+    if message:
+        report_violation(message, None)
+
+
+def ssm_secure_string_validate(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    """ssm-secure-string: every SSM parameter the stack declares is a SecureString."""
+    if args.resource_type != SSM_PARAMETER_TYPE:
+        return
+    allowed = _config(args).get("allowedPlainNames")
+    names = [str(n) for n in allowed] if isinstance(allowed, list | tuple) else []
+    message = ssm_type_violation(args.props, names)
+    if message:
+        report_violation(message, None)
+
+
+def build_policies() -> list[Policy]:
+    """The pack's policies, all mandatory: plan stop criteria and data-safety rules."""
+    mandatory = EnforcementLevel.MANDATORY
+    return [
+        ResourceValidationPolicy(
+            name="cost-within-budget",
+            description="Estimated monthly cost (CostGuard) stays within the stack budget and "
+            "the plan's $50 ceiling.",
+            validate=cost_validate,
+            enforcement_level=mandatory,
+            config_schema=PolicyConfigSchema(
+                properties={"maxMonthlyUsd": {"type": "number", "default": DEFAULT_MAX_MONTHLY_USD}}
+            ),
+        ),
+        ResourceValidationPolicy(
+            name="no-debug-routes-outside-dev",
+            description="Debug routes (/debug/*) are enabled only on dev stacks.",
+            validate=debug_routes_validate,
+            enforcement_level=mandatory,
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "devEnvironments": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "default": list(DEFAULT_DEV_ENVIRONMENTS),
+                    }
+                }
+            ),
+        ),
+        StackValidationPolicy(
+            name="access-covers-worker-hostname",
+            description="Every Worker hostname is covered, on all paths, by a Cloudflare Access "
+            "application.",
+            validate=access_validate,
+            enforcement_level=mandatory,
+        ),
+        ResourceValidationPolicy(
+            name="r2-bucket-protected",
+            description="R2 buckets are protected from deletion (they hold the backups).",
+            validate=r2_protect_validate,
+            enforcement_level=mandatory,
+        ),
+        ResourceValidationPolicy(
+            name="ssm-secure-string",
+            description="SSM parameters holding secrets are SecureString.",
+            validate=ssm_secure_string_validate,
+            enforcement_level=mandatory,
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "allowedPlainNames": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "default": [],
+                    }
+                }
+            ),
+        ),
+    ]

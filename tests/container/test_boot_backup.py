@@ -1,0 +1,285 @@
+"""Snapshots with real restic against a moto S3 server: round trip, first boot, no-op when
+unchanged, protection after a failed restore, and a kill -9 in the middle of a snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from openclaw_boot.backup import TAG_RESTORE_FAILED, Backup
+from openclaw_boot.settings import load
+from openclaw_boot.status import Status
+
+from .conftest import BOOT, SECRETS
+
+pytestmark = pytest.mark.slow
+
+
+def make_backup(env: dict[str, str], *, fresh: bool = True) -> Backup:
+    settings = load(env)
+    return Backup(settings, Status(settings.run_dir / "status.json", fresh=fresh))
+
+
+def populate(home: Path, files: int = 30) -> None:
+    """A state tree like a real one: config, sessions, workspace, a live SQLite db, noise."""
+    oc = home / ".openclaw"
+    (oc / "agents" / "main" / "sessions").mkdir(parents=True)
+    (oc / "workspace" / "notes").mkdir(parents=True)
+    (oc / "logs").mkdir()
+    (oc / "cache").mkdir()
+    (oc / "state").mkdir()
+    (oc / "openclaw.json").write_text('{"gateway": {"mode": "local"}}\n')
+    for i in range(files):
+        (oc / "agents" / "main" / "sessions" / f"s{i}.jsonl").write_text(f"line {i}\n" * (i + 1))
+    (oc / "workspace" / "notes" / "todo.md").write_text("- keep history\n")
+    (oc / "logs" / "gateway.log").write_text("noise\n")
+    (oc / "cache" / "blob").write_bytes(os.urandom(1024))
+    (oc / "gateway.lock").write_text("123")
+    (home / ".gitconfig").write_text("[user]\n  name = claw\n")
+    db = sqlite3.connect(oc / "state" / "openclaw.sqlite")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)")
+    db.executemany("INSERT INTO kv VALUES (?, ?)", [(f"k{i}", f"v{i}") for i in range(100)])
+    db.commit()
+    db.close()
+
+
+def tree(home: Path) -> dict[str, bytes]:
+    """Relative path → content for what a snapshot must bring back (db compared by rows)."""
+    out: dict[str, bytes] = {}
+    for path in sorted(home.rglob("*")):
+        rel = str(path.relative_to(home))
+        if not path.is_file() or rel.startswith((".openclaw-edge", ".cache")):
+            continue
+        if rel.endswith((".sqlite-wal", ".sqlite-shm")):
+            continue
+        if rel.endswith(".sqlite"):
+            db = sqlite3.connect(path)
+            out[rel] = repr(db.execute("SELECT * FROM kv ORDER BY k").fetchall()).encode()
+            db.close()
+        else:
+            out[rel] = path.read_bytes()
+    return out
+
+
+def wipe(home: Path) -> None:
+    for child in home.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def restic_snapshots(backup: Backup) -> list[dict[str, object]]:
+    return backup.snapshots()
+
+
+def test_first_boot_initialises_then_backup_wipe_restore_is_identical(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    backup = make_backup(backup_env)
+    assert backup.boot_restore()["state"] == "initialized"
+    assert backup.status.section("backup")["protected"] is False
+
+    populate(home)
+    expected = {
+        k: v
+        for k, v in tree(home).items()
+        if not k.startswith((".openclaw/logs", ".openclaw/cache")) and not k.endswith(".lock")
+    }
+    first = backup.snapshot(reason="test")
+    assert first["ok"] and first["snapshot_id"], first
+
+    wipe(home)
+    assert make_backup(backup_env).boot_restore()["state"] == "ok"
+    assert tree(home) == expected, "restored tree differs (logs, caches and locks excluded)"
+
+
+def test_empty_repository_reports_empty(backup_env: dict[str, str], restic_bin: str) -> None:
+    assert make_backup(backup_env).boot_restore()["state"] == "initialized"
+    status = make_backup(backup_env).boot_restore()
+    assert status["state"] == "empty"
+    assert status["error"] is None
+
+
+def test_unchanged_state_makes_no_new_snapshot(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    backup = make_backup(backup_env)
+    backup.boot_restore()
+    populate(home, files=5)
+    assert backup.snapshot()["snapshot_id"]
+    again = backup.snapshot()
+    assert again == {"ok": True, "snapshot_id": None, "skipped": True, "reason": "unchanged"}
+    # A separate process (the Worker's cron fallback) agrees: nothing changed.
+    assert make_backup(backup_env, fresh=False).snapshot()["reason"] == "unchanged"
+    assert len(restic_snapshots(backup)) == 1
+
+    (home / ".openclaw" / "workspace" / "notes" / "todo.md").write_text("- changed\n")
+    assert backup.snapshot()["snapshot_id"]
+    assert len(restic_snapshots(backup)) == 2
+
+
+def failing_restic(tmp_path: Path, restic_bin: str) -> Path:
+    """restic that fails `restore` (disk full, timeout, ...) and works otherwise."""
+    script = tmp_path / "restic-failing-restore"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = restore ]; then echo "Fatal: simulated restore failure" >&2; exit 1; fi\n'
+        f'exec {restic_bin} "$@"\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_failed_restore_protects_history(
+    backup_env: dict[str, str], home: Path, tmp_path: Path, restic_bin: str
+) -> None:
+    env = {**backup_env, "BACKUP_KEEP_LAST": "1", "BACKUP_KEEP_DAILY": "1"}
+    good = make_backup(env)
+    good.boot_restore()
+    populate(home)
+    expected = tree(home)
+    good_id = good.snapshot()["snapshot_id"]
+    assert good_id
+
+    # Next boot: the container starts empty and the restore fails.
+    wipe(home)
+    bad_env = {**env, "RESTIC_BIN": str(failing_restic(tmp_path, restic_bin))}
+    bad = make_backup(bad_env)
+    restore = bad.boot_restore()
+    assert restore["state"] == "failed"
+    assert "simulated restore failure" in restore["error"]
+    assert bad.status.section("backup")["protected"] is True
+
+    # The gateway runs on an empty state; the loop keeps snapshotting it (additively)...
+    (home / ".openclaw").mkdir()
+    (home / ".openclaw" / "openclaw.json").write_text("{}\n")
+    taken = bad.snapshot()
+    assert taken["ok"] and taken["snapshot_id"]
+    # ...but retention, even with keep-last 1, is refused while protected.
+    assert bad.apply_retention(force=True)["reason"].startswith("protected")
+    snaps = restic_snapshots(bad)
+    assert {s["short_id"] for s in snaps} >= {good_id[:8], taken["snapshot_id"][:8]}
+    protected_snap = next(s for s in snaps if TAG_RESTORE_FAILED in s["tags"])
+
+    # The next healthy boot restores the last good snapshot, not the empty one...
+    wipe(home)
+    healthy = make_backup(env)
+    assert healthy.boot_restore()["snapshot_id"].startswith(good_id[:8])
+    assert tree(home) == expected
+    # ...and its retention (keep-last 1) still never forgets the protected session's snapshot.
+    (home / ".openclaw" / "workspace" / "notes" / "todo.md").write_text("- newer\n")
+    assert healthy.snapshot()["snapshot_id"]
+    assert healthy.apply_retention(force=True)["ok"]
+    remaining = {s["id"] for s in restic_snapshots(healthy)}
+    assert protected_snap["id"] in remaining
+
+
+def running_restic_backup(repo_hint: str) -> int | None:
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and argv[0].endswith(b"restic") and argv[1] == b"backup":
+            environ = (proc / "environ").read_bytes()
+            if repo_hint.encode() in environ:
+                return int(proc.name)
+    return None
+
+
+def test_kill_9_during_snapshot_leaves_repository_usable(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    backup = make_backup(backup_env)
+    backup.boot_restore()
+    populate(home)
+    expected = tree(home)
+    first = backup.snapshot()["snapshot_id"]
+    assert first
+
+    # Enough new data that the snapshot is still uploading when it is killed.
+    big = home / ".openclaw" / "workspace" / "big"
+    big.mkdir()
+    for i in range(40):
+        (big / f"blob{i}").write_bytes(os.urandom(512 * 1024))
+    proc = subprocess.Popen(
+        [sys.executable, str(BOOT), "snapshot"],
+        env=backup_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    pid = None
+    while pid is None and time.monotonic() < deadline and proc.poll() is None:
+        pid = running_restic_backup(backup_env["R2_BUCKET_NAME"])
+        time.sleep(0.02)
+    assert pid is not None, "restic backup never started"
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    after = make_backup(backup_env, fresh=False)
+    check = after.restic("check", timeout=300, check=False)
+    assert check.returncode == 0, check.stderr
+    # The previous snapshot restores exactly, and the next snapshot works.
+    shutil.rmtree(big)
+    wipe(home)
+    after.restore(first)
+    assert tree(home) == expected
+    (home / ".openclaw" / "workspace" / "notes" / "todo.md").write_text("- after kill\n")
+    retry = json.loads(
+        subprocess.run(
+            [sys.executable, str(BOOT), "snapshot"],
+            env=backup_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert retry["ok"] and retry["snapshot_id"]
+
+
+def test_one_shot_commands_print_json(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    def boot(*args: str) -> dict[str, object]:
+        proc = subprocess.run(
+            [sys.executable, str(BOOT), *args],
+            env=backup_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for value in SECRETS.values():
+            assert value not in proc.stdout + proc.stderr
+        result: dict[str, object] = json.loads(proc.stdout)
+        return result
+
+    make_backup(backup_env).boot_restore()
+    populate(home, files=3)
+    taken = boot("snapshot")
+    assert taken["ok"] is True and taken["skipped"] is False
+    listed = boot("snapshots")["snapshots"]
+    assert isinstance(listed, list) and len(listed) == 1
+    assert {"id", "short_id", "time", "paths", "tags"} <= set(listed[0])
+    wipe(home)
+    restored = boot("restore", "latest")
+    assert restored["ok"] is True and restored["error"] is None
+    assert (home / ".openclaw" / "workspace" / "notes" / "todo.md").exists()
+    missing = boot("restore", "deadbeef")
+    assert missing["ok"] is False and missing["error"] == "no such snapshot"
+    status = boot("status")
+    assert status["backup"]["configured"] is True  # type: ignore[index]

@@ -1,0 +1,104 @@
+"""Config validation: each bad value fails before any resource, naming the key and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.catalog import load_catalog
+from infra.config import ConfigError, DictSource, cron_problem, load_config
+from tests.pulumi_harness import BASE
+
+
+def load(**overrides: object):  # type: ignore[no-untyped-def]
+    return load_config(DictSource({**BASE, **overrides}), "dev", load_catalog())
+
+
+def problems(**overrides: object) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load(**overrides)
+    return caught.value.problems
+
+
+def test_defaults_fill_everything_else() -> None:
+    config = load()
+    assert config.hostname == "moltworker.example.com"
+    assert config.worker_name == "openclaw-edge-dev"
+    assert config.bucket_name == "openclaw-edge-dev-data"
+    assert config.instance_type == "standard-1"
+    assert config.sleep_after == "never"
+    assert config.cron == "*/5 * * * *"
+    assert config.ssm_prefix == "/lolice/openclaw/"
+    assert config.protect_bucket is True
+    assert config.debug_routes is False
+    assert config.openclaw_version  # from the Dockerfile's ARG default
+    assert config.cost.monthly_budget_usd == 50.0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "fragment"),
+    [
+        ({"accountId": "abc"}, "openclaw-edge:accountId", "32 hex characters"),
+        ({"accountId": "0123456789ABCDEF0123456789ABCDEF"}, "openclaw-edge:accountId", "32 hex"),
+        ({"zoneId": "not-a-zone"}, "openclaw-edge:zoneId", "32 hex characters"),
+        ({"hostname": "moltworker.other.org"}, "openclaw-edge:hostname", "inside the zone"),
+        ({"hostname": "bad_host.example.com"}, "openclaw-edge:hostname", "DNS name"),
+        ({"instanceType": "huge"}, "openclaw-edge:instanceType", "standard-4"),
+        ({"sleepAfter": "ten minutes"}, "openclaw-edge:sleepAfter", "never or a duration"),
+        ({"sleepAfter": "0m"}, "openclaw-edge:sleepAfter", "never or a duration"),
+        ({"cron": "*/5 * * *"}, "openclaw-edge:cron", "needs 5 fields"),
+        ({"cron": "61 * * * *"}, "openclaw-edge:cron", "outside 0-59"),
+        ({"ssmPrefix": "lolice/openclaw/"}, "openclaw-edge:ssmPrefix", "must start with '/'"),
+        ({"maxInstances": "0"}, "openclaw-edge:maxInstances", "between 1 and 100"),
+        ({"maxInstances": "two"}, "openclaw-edge:maxInstances", "whole number"),
+        ({"protectBucket": "yes"}, "openclaw-edge:protectBucket", "true or false"),
+        ({"bucketLocation": "mars"}, "openclaw-edge:bucketLocation", "apac"),
+        ({"bucketName": "Bad_Name"}, "openclaw-edge:bucketName", "a-z, 0-9"),
+        ({"accessTeamDomain": "myteam.example.com"}, "openclaw-edge:accessTeamDomain", "<team>"),
+        ({"accessGithubIdpId": "github"}, "openclaw-edge:accessGithubIdpId", "UUID"),
+        ({"accessAllowedEmails": ["not-an-email"]}, "openclaw-edge:accessAllowedEmails", "email"),
+        ({"accessAllowedEmails": []}, "openclaw-edge:accessAllowedEmails", "nobody can log in"),
+        ({"optionalSecrets": ["NOPE"]}, "openclaw-edge:optionalSecrets", "not an optional secret"),
+        ({"optionalSecrets": ["MOLTBOT_GATEWAY_TOKEN"]}, "openclaw-edge:optionalSecrets", "not an"),
+        ({"workerVars": {"CF_ACCESS_AUD": "x"}}, "openclaw-edge:workerVars", "stack manages"),
+        ({"workerVars": {"UNKNOWN": "x"}}, "openclaw-edge:workerVars", "does not read"),
+        ({"workerVars": "not a map"}, "openclaw-edge:workerVars", "map of NAME"),
+        ({"gatewayOrigin": "ftp://x"}, "openclaw-edge:gatewayOrigin", "http(s) URL"),
+        ({"llmProvider": "gemini"}, "openclaw-edge:llmProvider", "anthropic, openai"),
+        ({"monthlyBudgetUsd": "-1"}, "openclaw-edge:monthlyBudgetUsd", "between 0"),
+        ({"expectedActiveHoursPerDay": "25"}, "openclaw-edge:expectedActiveHoursPerDay", "24"),
+        ({"adoptAccessApplicationId": "app"}, "openclaw-edge:adoptAccessApplicationId", "UUID"),
+        ({"compatibilityDate": "soon"}, "openclaw-edge:compatibilityDate", "a date"),
+    ],
+)
+def test_bad_value_names_key_and_fix(overrides: dict[str, object], key: str, fragment: str) -> None:
+    found = problems(**overrides)
+    assert any(p.startswith(key) and fragment in p for p in found), found
+
+
+def test_missing_required_keys_are_all_reported_with_the_command() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(DictSource({}), "dev", load_catalog())
+    text = str(caught.value)
+    for key in ("accountId", "zoneId", "zoneName", "accessTeamDomain", "accessGithubIdpId"):
+        assert f"openclaw-edge:{key} is required" in text
+        assert f"pulumi config set {key}" in text
+
+
+def test_prefix_gets_trailing_slash_and_lists_accept_commas() -> None:
+    config = load(ssmPrefix="/team/bot", optionalSecrets="DISCORD_BOT_TOKEN, GITHUB_TOKEN")
+    assert config.ssm_prefix == "/team/bot/"
+    assert config.optional_secrets == ("DISCORD_BOT_TOKEN", "GITHUB_TOKEN")
+
+
+@pytest.mark.parametrize(
+    "expression", ["*/5 * * * *", "0 3 * * MON-FRI", "15,45 */2 1-15 JAN,JUL 0", "0 0 L * *"]
+)
+def test_valid_cron(expression: str) -> None:
+    assert cron_problem(expression) is None
+
+
+@pytest.mark.parametrize(
+    "expression", ["* * * *", "*/0 * * * *", "0 24 * * *", "0 0 32 * *", "0 0 * 13 *", "0 0 * * 8"]
+)
+def test_invalid_cron(expression: str) -> None:
+    assert cron_problem(expression) is not None

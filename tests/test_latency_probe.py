@@ -1,0 +1,358 @@
+"""Latency probe against local HTTP + WebSocket servers that speak the gateway's protocol 4."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from ops import latency_probe as probe
+
+CLIENT_ID = "probe-id"
+CLIENT_SECRET = "probe-secret-value"
+TOKEN = "gateway-token-value"
+
+
+@dataclass
+class FakeGateway:
+    """HTTP /healthz + WebSocket gateway on 127.0.0.1 with a configurable delay."""
+
+    delay: float = 0.0
+    require_device: bool = False
+    unavailable_requests: int = 0
+    http_requests: int = 0
+    connects: list[dict[str, Any]] = field(default_factory=list)
+    port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _server: Server | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _authorized(self, headers: Headers) -> bool:
+        return (
+            headers.get("CF-Access-Client-Id") == CLIENT_ID
+            and headers.get("CF-Access-Client-Secret") == CLIENT_SECRET
+        )
+
+    async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        if not self._authorized(request.headers):
+            return conn.respond(HTTPStatus.FORBIDDEN, "Access denied\n")
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        self.http_requests += 1
+        await asyncio.sleep(self.delay)
+        if self.unavailable_requests > 0:
+            self.unavailable_requests -= 1
+            return conn.respond(HTTPStatus.SERVICE_UNAVAILABLE, "starting\n")
+        return conn.respond(HTTPStatus.OK, '{"ok":true}\n')
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        nonce = "nonce-123"
+        ts = 1_737_264_000_000
+        challenge = {"nonce": nonce, "ts": ts}
+        await ws.send(
+            json.dumps({"type": "event", "event": "connect.challenge", "payload": challenge})
+        )
+        frame = json.loads(await ws.recv())
+        self.connects.append(frame)
+        params = frame["params"]
+        ok = frame["method"] == "connect" and params.get("auth", {}).get("token") == TOKEN
+        ok = ok and params["minProtocol"] == 4 and params["client"]["id"] == "openclaw-probe"
+        if self.require_device:
+            ok = ok and _device_signature_valid(params, nonce, ts)
+        if not ok:
+            error = {"code": "INVALID_REQUEST", "message": "unauthorized",
+                     "details": {"code": "AUTH_TOKEN_MISMATCH"}}  # fmt: skip
+            await ws.send(
+                json.dumps({"type": "res", "id": frame["id"], "ok": False, "error": error})
+            )
+            return
+        await asyncio.sleep(self.delay)
+        hello = {"type": "hello-ok", "protocol": 4, "server": {"version": "test", "connId": "c1"}}
+        await ws.send(json.dumps({"type": "res", "id": frame["id"], "ok": True, "payload": hello}))
+        async for message in ws:
+            request = json.loads(message)
+            await ws.send(json.dumps({"type": "event", "event": "tick", "payload": {}}))
+            await asyncio.sleep(self.delay)
+            if request["method"] == "health":
+                await ws.send(json.dumps({"type": "res", "id": request["id"], "ok": True,
+                                          "payload": {"ok": True}}))  # fmt: skip
+
+    def start(self) -> None:
+        ready = threading.Event()
+
+        async def main() -> None:
+            async with serve(
+                self._handler, "127.0.0.1", 0, process_request=self._process_request
+            ) as server:
+                self._server = server
+                self.port = next(iter(server.sockets)).getsockname()[1]
+                ready.set()
+                await server.serve_forever()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(main())
+            except asyncio.CancelledError:
+                pass
+            finally:
+                self._loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        assert ready.wait(10), "fake gateway did not start"
+
+    def stop(self) -> None:
+        if self._loop and self._server:
+            self._loop.call_soon_threadsafe(self._server.close)
+        if self._thread:
+            self._thread.join(10)
+
+
+def _device_signature_valid(params: dict[str, Any], nonce: str, ts: int) -> bool:
+    device = params.get("device")
+    if not device:
+        return False
+    raw = base64.urlsafe_b64decode(device["publicKey"] + "==")
+    if device["id"] != hashlib.sha256(raw).hexdigest() or device["signedAt"] != ts:
+        return False
+    payload = "|".join(
+        ["v3", device["id"], params["client"]["id"], params["client"]["mode"], params["role"],
+         ",".join(params["scopes"]), str(ts), params["auth"]["token"], nonce,
+         params["client"]["platform"].lower(), ""]
+    )  # fmt: skip
+    signature = base64.urlsafe_b64decode(device["signature"] + "==")
+    try:
+        Ed25519PublicKey.from_public_bytes(raw).verify(signature, payload.encode())
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture
+def gateways() -> Iterator[tuple[FakeGateway, FakeGateway]]:
+    fast, slow = FakeGateway(delay=0.0), FakeGateway(delay=0.06)
+    fast.start()
+    slow.start()
+    try:
+        yield fast, slow
+    finally:
+        fast.stop()
+        slow.stop()
+
+
+ENV = {
+    "CF_ACCESS_CLIENT_ID": CLIENT_ID,
+    "CF_ACCESS_CLIENT_SECRET": CLIENT_SECRET,
+    "OPENCLAW_GATEWAY_TOKEN": TOKEN,
+}
+
+
+def _endpoints(a: FakeGateway, b: FakeGateway, env: dict[str, str] = ENV) -> tuple[Any, Any]:
+    return (
+        probe.Endpoint("a", "kubernetes", a.url, probe.Credentials.from_env("A", env)),
+        probe.Endpoint("b", "edge", b.url, probe.Credentials.from_env("B", env)),
+    )
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert probe.percentile(values, 50) == 50
+    assert probe.percentile(values, 95) == 95
+    assert probe.percentile(values, 99) == 99
+    assert probe.percentile([7.0], 99) == 7
+    assert probe.percentile([], 50) is None
+
+
+@pytest.mark.parametrize(
+    ("ratios", "status"),
+    [
+        ({"httpP50": 1.4, "wsHealthP50": 1.9}, "within"),
+        ({"httpP50": 1.4, "wsHealthP50": 2.5}, "over"),
+        ({"httpP50": 3.0, "wsHealthP50": None}, "stop"),
+        ({"httpP50": None, "wsHealthP50": None}, "unverified"),
+        ({"httpP95": 9.0, "httpP50": 1.0}, "within"),  # only p50 ratios decide
+    ],
+)
+def test_verdict_follows_the_plan_thresholds(ratios: dict[str, float | None], status: str) -> None:
+    assert probe.verdict(ratios)["status"] == status
+
+
+def test_probe_measures_both_endpoints_and_the_ratio(
+    gateways: tuple[FakeGateway, FakeGateway],
+) -> None:
+    fast, slow = gateways
+    a, b = _endpoints(fast, slow)
+    doc = probe.run_probe(a, b, probe.ProbeSettings(requests=6, ws_samples=3, timeout=5))
+
+    assert doc["schema"] == probe.SCHEMA
+    assert fast.http_requests == 6
+    assert slow.http_requests == 6
+    for key in ("a", "b"):
+        endpoint = doc["endpoints"][key]
+        assert endpoint["http"]["samples"] == 6, endpoint
+        assert endpoint["http"]["statuses"] == {"200": 6}
+        assert endpoint["ws"]["health"]["samples"] == 3, endpoint["ws"]["errors"]
+        assert endpoint["ws"]["errors"] == []
+        assert endpoint["coldStart"] is None
+    edge = doc["endpoints"]["b"]
+    assert edge["http"]["p50"] >= 60
+    assert edge["ws"]["health"]["p50"] >= 60
+    assert doc["ratios"]["httpP50"] > 2
+    assert doc["verdict"]["status"] in {"over", "stop"}
+    assert doc["criterion"] == {"maxRatio": 2.0, "stopRatio": 3.0, "baseline": "a"}
+    # Connect frames follow protocol 4 and carry the token only inside the frame.
+    frame = slow.connects[0]
+    assert frame["params"]["minProtocol"] == 4
+    assert frame["params"]["scopes"] == ["operator.read"]
+
+
+def test_equal_endpoints_are_within_the_criterion(
+    gateways: tuple[FakeGateway, FakeGateway],
+) -> None:
+    _, slow = gateways
+    other = FakeGateway(delay=0.06)
+    other.start()
+    try:
+        a, b = _endpoints(slow, other)
+        doc = probe.run_probe(a, b, probe.ProbeSettings(requests=4, ws_samples=2, timeout=5))
+    finally:
+        other.stop()
+    assert doc["verdict"]["status"] == "within", doc["ratios"]
+
+
+def test_missing_access_credentials_are_reported_as_errors(
+    gateways: tuple[FakeGateway, FakeGateway],
+) -> None:
+    fast, slow = gateways
+    env = {**ENV, "PROBE_B_ACCESS_CLIENT_SECRET": "wrong"}
+    a, b = _endpoints(fast, slow, env)
+    doc = probe.run_probe(a, b, probe.ProbeSettings(requests=2, ws_samples=1, timeout=5))
+    edge = doc["endpoints"]["b"]
+    assert edge["http"]["samples"] == 0
+    assert edge["http"]["statuses"] == {"403": 2}
+    assert edge["ws"]["health"]["samples"] == 0
+    assert edge["ws"]["errors"]
+    assert doc["verdict"]["status"] == "unverified"
+    text = json.dumps(doc)
+    assert "wrong" not in text
+    assert CLIENT_SECRET not in text
+    assert TOKEN not in text
+
+
+def test_rejected_connect_is_an_error_not_a_sample(
+    gateways: tuple[FakeGateway, FakeGateway],
+) -> None:
+    fast, slow = gateways
+    env = {**ENV, "PROBE_B_GATEWAY_TOKEN": "not-the-token"}
+    a, b = _endpoints(fast, slow, env)
+    doc = probe.run_probe(a, b, probe.ProbeSettings(requests=1, ws_samples=2, timeout=5))
+    errors = doc["endpoints"]["b"]["ws"]["errors"]
+    assert len(errors) == 2
+    assert "AUTH_TOKEN_MISMATCH" in errors[0]
+    assert doc["endpoints"]["b"]["ws"]["health"]["samples"] == 0
+    assert "not-the-token" not in json.dumps(doc)
+
+
+def test_device_identity_signs_the_challenge(tmp_path: Path) -> None:
+    gateway = FakeGateway(require_device=True)
+    gateway.start()
+    try:
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        device = probe.DeviceIdentity(pem)
+        a, b = _endpoints(gateway, gateway)
+        settings = probe.ProbeSettings(requests=1, ws_samples=1, timeout=5)
+        unsigned = probe.run_probe(a, b, settings)
+        signed = probe.run_probe(a, b, settings, device=device)
+    finally:
+        gateway.stop()
+    assert unsigned["endpoints"]["b"]["ws"]["health"]["samples"] == 0
+    assert signed["endpoints"]["b"]["ws"]["health"]["samples"] == 1, signed["endpoints"]["b"]
+    assert signed["settings"]["deviceIdentity"] is True
+
+
+def test_cold_start_waits_then_retries_until_healthy() -> None:
+    gateway = FakeGateway(unavailable_requests=3)
+    gateway.start()
+    slept: list[float] = []
+    try:
+        a, b = _endpoints(gateway, gateway)
+        settings = probe.ProbeSettings(
+            requests=1, ws_samples=0, timeout=5, cold_start_wait=900, cold_start_timeout=10
+        )
+        doc = probe.run_probe(a, b, settings, sleep=slept.append)
+    finally:
+        gateway.stop()
+    assert slept[0] == 900  # one idle wait before the first cold-start request
+    cold = doc["endpoints"]["b"]["coldStart"]
+    assert cold["attempts"] == 4
+    assert cold["ms"] is not None
+    assert cold["error"] is None
+    assert doc["endpoints"]["a"]["coldStart"]["attempts"] == 1
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        probe.ProbeSettings(requests=0),
+        probe.ProbeSettings(requests=probe.MAX_REQUESTS + 1),
+        probe.ProbeSettings(ws_samples=probe.MAX_WS_SAMPLES + 1),
+        probe.ProbeSettings(cold_start_wait=-1),
+        probe.ProbeSettings(http_path="healthz"),
+    ],
+)
+def test_unbounded_plans_are_refused(settings: probe.ProbeSettings) -> None:
+    with pytest.raises(probe.ProbeError):
+        settings.validate()
+
+
+def test_cli_prints_table_writes_json_and_exits_by_verdict(
+    gateways: tuple[FakeGateway, FakeGateway],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fast, slow = gateways
+    out = tmp_path / "probe.json"
+    argv = ["--a", fast.url, "--b", slow.url, "--requests", "3", "--ws-samples", "1",
+            "--timeout", "5", "--out", str(out)]  # fmt: skip
+    status = probe.main(argv, env=ENV)
+    printed = capsys.readouterr().out
+    assert status in {1, 2}  # slow B is more than 2x the fast A
+    assert "ratio B/A" in printed
+    assert "p50" in printed
+    assert CLIENT_SECRET not in printed
+    doc = json.loads(out.read_text())
+    assert doc["endpoints"]["a"]["label"] == "kubernetes"
+
+
+def test_cli_rejects_non_http_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert probe.main(["--a", "ftp://x", "--b", "http://127.0.0.1:1"], env={}) == 3
+    assert "http(s)" in capsys.readouterr().err
+
+
+def test_probe_timings_use_the_injected_clock() -> None:
+    ticks = iter([0.0, 0.5])
+    result = probe.HttpResult()
+    # A closed port answers immediately with an error; no latency sample is recorded.
+    probe.measure_http("http://127.0.0.1:9/", {}, 1, result, lambda: next(ticks))
+    assert result.latencies_ms == []
+    assert result.errors

@@ -1,0 +1,301 @@
+"""Policy pack: each policy with violating and passing resources, called directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from infra import cost
+from policy import openclaw_policies as p
+
+HOST = "moltworker.example.com"
+
+
+def _opts(protect: bool = False) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=protect,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+    )
+
+
+def _urn(resource_type: str, name: str) -> str:
+    return f"urn:pulumi:dev::openclaw-edge::{resource_type}::{name}"
+
+
+def _resource_args(
+    resource_type: str,
+    props: dict[str, Any],
+    *,
+    name: str = "r",
+    protect: bool = False,
+    config: dict[str, Any] | None = None,
+) -> ResourceValidationArgs:
+    return ResourceValidationArgs(
+        resource_type, props, _urn(resource_type, name), name, _opts(protect), None, config
+    )
+
+
+def _policy(name: str) -> Any:
+    policies = {policy.name: policy for policy in p.build_policies()}
+    return policies[name]
+
+
+def _run(policy_name: str, args: ResourceValidationArgs | StackValidationArgs) -> list[str]:
+    messages: list[str] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(f"{message} @ {urn}" if urn else message)
+
+    _policy(policy_name).validate(args, report)
+    return messages
+
+
+def _stack(*resources: tuple[str, str, dict[str, Any]]) -> StackValidationArgs:
+    return StackValidationArgs(
+        [
+            PolicyResource(t, props, _urn(t, name), name, _opts(), None, None, [], {})
+            for t, name, props in resources
+        ]
+    )
+
+
+def test_pack_registers_five_mandatory_policies() -> None:
+    policies = p.build_policies()
+    assert [x.name for x in policies] == [
+        "cost-within-budget",
+        "no-debug-routes-outside-dev",
+        "access-covers-worker-hostname",
+        "r2-bucket-protected",
+        "ssm-secure-string",
+    ]
+    assert all(x.enforcement_level is EnforcementLevel.MANDATORY for x in policies)
+    assert isinstance(_policy("access-covers-worker-hostname"), StackValidationPolicy)
+    assert isinstance(_policy("cost-within-budget"), ResourceValidationPolicy)
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+
+def _guard(monthly: float, budget: float = 50) -> dict[str, Any]:
+    return {"monthlyUsd": monthly, "budgetUsd": budget, "instanceType": "standard-1",
+            "sleepAfter": "never"}  # fmt: skip
+
+
+def test_cost_over_budget_is_a_violation() -> None:
+    messages = _run("cost-within-budget", _resource_args(p.COST_GUARD_TYPE, _guard(57.6)))
+    assert len(messages) == 1
+    assert "$57.60" in messages[0]
+    assert "openclaw-edge:monthlyBudgetUsd" in messages[0]
+
+
+def test_cost_within_budget_passes() -> None:
+    assert _run("cost-within-budget", _resource_args(p.COST_GUARD_TYPE, _guard(34.65))) == []
+
+
+def test_a_raised_stack_budget_still_meets_the_plan_ceiling() -> None:
+    messages = _run("cost-within-budget", _resource_args(p.COST_GUARD_TYPE, _guard(80, 100)))
+    assert len(messages) == 1
+    assert "policy maxMonthlyUsd $50.00" in messages[0]
+    relaxed = _resource_args(p.COST_GUARD_TYPE, _guard(80, 100), config={"maxMonthlyUsd": 100})
+    assert _run("cost-within-budget", relaxed) == []
+
+
+def test_a_lower_stack_budget_is_enforced() -> None:
+    messages = _run("cost-within-budget", _resource_args(p.COST_GUARD_TYPE, _guard(34.65, 20)))
+    assert len(messages) == 1
+    assert "$20.00" in messages[0]
+
+
+def test_missing_estimate_is_a_violation() -> None:
+    assert p.cost_violation({"budgetUsd": 50}, 50) is not None
+
+
+def test_cost_policy_ignores_other_resources() -> None:
+    assert _run("cost-within-budget", _resource_args(p.R2_BUCKET_TYPE, {"monthlyUsd": 999})) == []
+
+
+def test_pack_defaults_agree_with_the_cost_model() -> None:
+    assert p.DEFAULT_MAX_MONTHLY_USD == cost.DEFAULT_BUDGET_USD
+    assert p.COST_GUARD_TYPE == cost.CostGuard.TYPE
+
+
+class _CaptureMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        self.inputs[args.typ] = dict(args.inputs)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_cost_policy_reads_what_cost_guard_registers() -> Any:
+    mocks = _CaptureMocks()
+    pulumi.runtime.set_mocks(mocks, preview=True)
+    big = cost.CostInputs("standard-2", "never", 24, 1, 200, 300)
+    guard = cost.CostGuard("cost", cost.CostGuardArgs(inputs=big, budget_usd=50))
+
+    def check(_: str) -> None:
+        props = mocks.inputs[cost.CostGuard.TYPE]
+        assert props["monthlyUsd"] == round(guard.cost.monthly_usd, 2)
+        messages = _run("cost-within-budget", _resource_args(cost.CostGuard.TYPE, props))
+        assert len(messages) == 1, messages  # standard-2 24/7 is about $59 a month
+        assert "standard-2" in messages[0]
+
+    return guard.urn.apply(check)
+
+
+# --- debug routes --------------------------------------------------------------------------------
+
+
+def _worker(debug: bool, environment: str) -> dict[str, Any]:
+    return {"debugRoutes": debug, "environment": environment, "hostname": HOST,
+            "workerName": "openclaw-edge"}  # fmt: skip
+
+
+@pytest.mark.parametrize("environment", ["prod", "staging", ""])
+def test_debug_routes_outside_dev_are_a_violation(environment: str) -> None:
+    args = _resource_args(p.WORKER_DEPLOY_TYPE, _worker(True, environment))
+    messages = _run("no-debug-routes-outside-dev", args)
+    assert len(messages) == 1
+    assert "openclaw-edge:debugRoutes" in messages[0]
+
+
+@pytest.mark.parametrize(("debug", "environment"), [(True, "dev"), (False, "prod")])
+def test_debug_routes_on_dev_or_off_pass(debug: bool, environment: str) -> None:
+    args = _resource_args(p.WORKER_DEPLOY_TYPE, _worker(debug, environment))
+    assert _run("no-debug-routes-outside-dev", args) == []
+
+
+def test_dev_environments_are_configurable() -> None:
+    args = _resource_args(
+        p.WORKER_DEPLOY_TYPE, _worker(True, "sandbox"), config={"devEnvironments": ["sandbox"]}
+    )
+    assert _run("no-debug-routes-outside-dev", args) == []
+
+
+# --- Access coverage -----------------------------------------------------------------------------
+
+
+def _domain(hostname: str = HOST) -> tuple[str, str, dict[str, Any]]:
+    return (p.CUSTOM_DOMAIN_TYPE, "domain", {"hostname": hostname, "service": "openclaw-edge"})
+
+
+def _app(name: str = "app", **props: Any) -> tuple[str, str, dict[str, Any]]:
+    return (p.ACCESS_APPLICATION_TYPE, name, {"type": "self_hosted", **props})
+
+
+@pytest.mark.parametrize(
+    "app_props",
+    [
+        {"domain": HOST},
+        {"domain": f"https://{HOST}/"},
+        {"domain": "*.example.com"},
+        {"selfHostedDomains": ["other.example.com", HOST.upper()]},
+        {"destinations": [{"type": "public", "uri": f"{HOST}/*"}]},
+    ],
+)
+def test_access_application_covering_the_hostname_passes(app_props: dict[str, Any]) -> None:
+    assert _run("access-covers-worker-hostname", _stack(_domain(), _app(**app_props))) == []
+
+
+@pytest.mark.parametrize(
+    ("app_props", "detail"),
+    [
+        ({"domain": "openclaw.example.com"}, "no Access application covers it"),
+        ({"domain": f"{HOST}/_admin/*"}, "cover only the paths"),
+        ({"destinations": [{"type": "private", "hostname": HOST}]}, "no Access application"),
+        ({"domain": "*.other.com"}, "no Access application covers it"),
+    ],
+)
+def test_access_application_not_covering_the_hostname_is_a_violation(
+    app_props: dict[str, Any], detail: str
+) -> None:
+    messages = _run("access-covers-worker-hostname", _stack(_domain(), _app(**app_props)))
+    assert len(messages) == 1
+    assert detail in messages[0]
+    assert p.CUSTOM_DOMAIN_TYPE in messages[0]  # reported against the custom domain's URN
+
+
+def test_hostname_without_any_access_application_is_a_violation() -> None:
+    messages = _run("access-covers-worker-hostname", _stack(_domain()))
+    assert len(messages) == 1
+    assert "declares no Access application" in messages[0]
+
+
+def test_worker_deploy_hostname_is_checked_too() -> None:
+    worker = (p.WORKER_DEPLOY_TYPE, "worker", _worker(False, "prod"))
+    assert len(_run("access-covers-worker-hostname", _stack(worker))) == 1
+    assert _run("access-covers-worker-hostname", _stack(worker, _app(domain=HOST))) == []
+
+
+def test_stack_without_hostnames_has_nothing_to_check() -> None:
+    assert _run("access-covers-worker-hostname", _stack(_app(domain=HOST))) == []
+
+
+# --- R2 protect ----------------------------------------------------------------------------------
+
+
+def test_unprotected_r2_bucket_is_a_violation() -> None:
+    args = _resource_args(p.R2_BUCKET_TYPE, {"name": "moltbot-data"}, protect=False)
+    messages = _run("r2-bucket-protected", args)
+    assert len(messages) == 1
+    assert "moltbot-data" in messages[0]
+
+
+def test_protected_r2_bucket_passes() -> None:
+    args = _resource_args(p.R2_BUCKET_TYPE, {"name": "moltbot-data"}, protect=True)
+    assert _run("r2-bucket-protected", args) == []
+
+
+# --- SSM SecureString ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["String", "StringList", None])
+def test_ssm_parameter_that_is_not_secure_string_is_a_violation(kind: str | None) -> None:
+    props = {"name": "/lolice/openclaw/ANTHROPIC_API_KEY", "type": kind, "value": "x"}
+    messages = _run("ssm-secure-string", _resource_args(p.SSM_PARAMETER_TYPE, props))
+    assert len(messages) == 1
+    assert "/lolice/openclaw/ANTHROPIC_API_KEY" in messages[0]
+
+
+def test_secure_string_ssm_parameter_passes() -> None:
+    props = {"name": "/lolice/openclaw/ANTHROPIC_API_KEY", "type": "SecureString"}
+    assert _run("ssm-secure-string", _resource_args(p.SSM_PARAMETER_TYPE, props)) == []
+
+
+def test_plain_ssm_parameter_can_be_allowed_by_name() -> None:
+    props = {"name": "/lolice/openclaw/DISCORD_ALLOWED_USER_IDS", "type": "String"}
+    config = {"allowedPlainNames": ["/lolice/openclaw/DISCORD_ALLOWED_USER_IDS"]}
+    args = _resource_args(p.SSM_PARAMETER_TYPE, props, config=config)
+    assert _run("ssm-secure-string", args) == []
+
+
+def test_violation_messages_never_echo_parameter_values() -> None:
+    props = {"name": "/p/X", "type": "String", "value": "sk-live-VERY-SECRET"}
+    message = p.ssm_type_violation(props)
+    assert message is not None
+    assert "sk-live-VERY-SECRET" not in message

@@ -1,0 +1,63 @@
+"""R2 bucket and the bucket-scoped S3 credentials the stack creates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from infra.r2 import R2_PERMISSION_GROUPS, bucket_token_resources, s3_secret_from_token
+from tests.pulumi_harness import ACCOUNT, TOKEN_VALUE, is_secret, one, run
+
+BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
+TOKEN = "cloudflare:index/accountToken:AccountToken"
+
+
+def test_bucket_is_protected_and_named_from_config(tmp_path: Path) -> None:
+    result = run(tmp_path, {"bucketName": "moltbot-data", "bucketLocation": "apac"})
+    bucket = one(result, BUCKET)
+    assert bucket.inputs["name"] == "moltbot-data"
+    assert bucket.inputs["location"] == "apac"
+    assert bucket.inputs["accountId"] == ACCOUNT
+    assert bucket.options.get("protect") is True, bucket
+    assert bucket.parent == "backups"
+
+
+def test_protection_can_be_turned_off(tmp_path: Path) -> None:
+    bucket = one(run(tmp_path, {"protectBucket": "false"}), BUCKET)
+    assert "protect" not in bucket.options
+
+
+def test_adopting_imports_the_existing_bucket(tmp_path: Path) -> None:
+    bucket = one(run(tmp_path, {"bucketName": "moltbot-data", "adoptBucket": "true"}), BUCKET)
+    assert bucket.options["import"] == f"{ACCOUNT}/moltbot-data/default"
+
+
+def test_token_is_limited_to_the_bucket_with_read_write_groups(tmp_path: Path) -> None:
+    result = run(tmp_path, {"bucketName": "moltbot-data"})
+    token = one(result, TOKEN)
+    (policy,) = token.inputs["policies"]
+    assert policy["effect"] == "allow"
+    assert json.loads(policy["resources"]) == {
+        f"com.cloudflare.edge.r2.bucket.{ACCOUNT}_default_moltbot-data": "*"
+    }
+    expected_ids = [hashlib.md5(n.encode()).hexdigest() for n in R2_PERMISSION_GROUPS]  # noqa: S324
+    assert [g["id"] for g in policy["permissionGroups"]] == expected_ids
+
+
+def test_credentials_are_derived_and_secret(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    token_id = hashlib.sha256(b"backups-s3-token").hexdigest()[:32]
+    assert result.outputs["r2AccessKeyId"] == token_id
+    assert result.outputs["r2SecretAccessKey"] == hashlib.sha256(TOKEN_VALUE.encode()).hexdigest()
+    assert {"r2AccessKeyId", "r2SecretAccessKey"} <= result.secret_outputs
+    for name in ("R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"):
+        command = one(result, "command:local:Command", f"worker-secret-{name.lower().replace('_', '-')}")
+        assert is_secret(command.inputs["stdin"])
+
+
+def test_helpers() -> None:
+    assert s3_secret_from_token("abc") == hashlib.sha256(b"abc").hexdigest()
+    assert json.loads(bucket_token_resources("a" * 32, "b")) == {
+        f"com.cloudflare.edge.r2.bucket.{'a' * 32}_default_b": "*"
+    }

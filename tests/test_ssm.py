@@ -1,0 +1,91 @@
+"""SSM SecureString parameters: config values, unmanaged values read back, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.ssm import PLACEHOLDER, MissingSecretError
+from tests.pulumi_harness import SECRETS, is_secret, of_type, one, run
+
+PARAMETER = "aws:ssm/parameter:Parameter"
+
+
+def names(result) -> set[str]:  # type: ignore[no-untyped-def]
+    return {r.inputs["name"] for r in of_type(result, PARAMETER)}
+
+
+def test_one_securestring_per_needed_secret_under_the_prefix(tmp_path: Path) -> None:
+    result = run(tmp_path, {"optionalSecrets": ["DISCORD_BOT_TOKEN"]}, parameters={
+        "/lolice/openclaw/DISCORD_BOT_TOKEN": "discord-from-ssm-1234"
+    })
+    assert names(result) == {
+        "/lolice/openclaw/MOLTBOT_GATEWAY_TOKEN",
+        "/lolice/openclaw/BACKUP_PASSWORD",
+        "/lolice/openclaw/ANTHROPIC_API_KEY",
+        "/lolice/openclaw/DISCORD_BOT_TOKEN",
+    }
+    assert all(r.inputs["type"] == "SecureString" for r in of_type(result, PARAMETER))
+    assert result.outputs["ssmParameterNames"]["DISCORD_BOT_TOKEN"] == (
+        "/lolice/openclaw/DISCORD_BOT_TOKEN"
+    )
+
+
+def test_optional_secrets_only_when_configured(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    assert not any("DISCORD" in n or "TELEGRAM" in n or "SLACK" in n for n in names(result))
+    assert "DISCORD_BOT_TOKEN" not in result.outputs["workerSecretNames"]
+
+
+def test_config_value_is_stored_as_secret(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    parameter = one(result, PARAMETER, "secrets-moltbot-gateway-token")
+    assert is_secret(parameter.inputs["value"])
+    assert parameter.inputs["value"]["value"] == SECRETS["MOLTBOT_GATEWAY_TOKEN"]
+    assert "ignoreChanges" not in parameter.options
+
+
+def test_unmanaged_value_is_placeholder_with_changes_ignored_and_read_back(tmp_path: Path) -> None:
+    secrets = {k: v for k, v in SECRETS.items() if k != "ANTHROPIC_API_KEY"}
+    real = "SENTINEL-anthropic-from-ssm-42"
+    result = run(tmp_path, secrets=secrets, parameters={"/lolice/openclaw/ANTHROPIC_API_KEY": real})
+    parameter = one(result, PARAMETER, "secrets-anthropic-api-key")
+    assert parameter.inputs["value"]["value"] == PLACEHOLDER
+    assert "value" in parameter.options["ignoreChanges"]
+    command = one(result, "command:local:Command", "worker-secret-anthropic-api-key")
+    assert is_secret(command.inputs["stdin"])
+    assert command.inputs["stdin"]["value"] == real
+
+
+def test_required_secret_missing_everywhere_names_both_fixes(tmp_path: Path) -> None:
+    secrets = {k: v for k, v in SECRETS.items() if k != "BACKUP_PASSWORD"}
+    with pytest.raises(MissingSecretError) as caught:
+        run(tmp_path, secrets=secrets, parameters={"/lolice/openclaw/BACKUP_PASSWORD": PLACEHOLDER})
+    text = str(caught.value)
+    assert "pulumi config set --secret BACKUP_PASSWORD" in text
+    assert "aws ssm put-parameter --name /lolice/openclaw/BACKUP_PASSWORD --type SecureString" in text
+    assert caught.value.names == ["BACKUP_PASSWORD"]
+
+
+def test_llm_key_follows_the_provider(tmp_path: Path) -> None:
+    with pytest.raises(MissingSecretError) as caught:
+        run(tmp_path, {"llmProvider": "openai"})
+    assert caught.value.names == ["OPENAI_API_KEY"]
+
+
+def test_authenticated_gateway_requires_its_key(tmp_path: Path) -> None:
+    with pytest.raises(MissingSecretError) as caught:
+        run(tmp_path, {"aiGatewayAuthentication": "true"})
+    assert caught.value.names == ["AI_GATEWAY_API_KEY"]
+
+
+def test_adoption_imports_parameters_by_name(tmp_path: Path) -> None:
+    result = run(tmp_path, {"adoptSsmParameters": "true"})
+    parameter = one(result, PARAMETER, "secrets-backup-password")
+    assert parameter.options["import"] == "/lolice/openclaw/BACKUP_PASSWORD"
+
+
+def test_custom_prefix(tmp_path: Path) -> None:
+    result = run(tmp_path, {"ssmPrefix": "/home/bot"})
+    assert "/home/bot/BACKUP_PASSWORD" in names(result)

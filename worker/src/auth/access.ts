@@ -1,0 +1,110 @@
+/**
+ * Cloudflare Access: verifies the Access JWT (header or CF_Authorization cookie) against the team's
+ * JWKS, audience, issuer and validity window. Only RS256 and ES256 are accepted.
+ */
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
+import type { MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { N, read, type Env } from "../config";
+import type { AppEnv } from "../context";
+
+export const ACCESS_HEADER = "cf-access-jwt-assertion";
+export const ACCESS_COOKIE = "CF_Authorization";
+const ALGORITHMS = ["RS256", "ES256"];
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+type RemoteJwks = ReturnType<typeof createRemoteJWKSet>;
+
+// The only module state: one key set per JWKS URL, so keys are fetched once per isolate and
+// refetched (with a cooldown) when an unknown `kid` shows up.
+const jwksCache = new Map<string, RemoteJwks>();
+
+function jwksFor(url: string): RemoteJwks {
+  let jwks = jwksCache.get(url);
+  if (jwks === undefined) {
+    jwks = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
+    jwksCache.set(url, jwks);
+  }
+  return jwks;
+}
+
+export function teamOrigin(env: Env): string {
+  const domain = (read(env, N.accessTeamDomain) ?? "").replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  return `https://${domain}`;
+}
+
+export function jwksUrl(env: Env): string {
+  return read(env, N.accessJwksUrl) ?? `${teamOrigin(env)}/cdn-cgi/access/certs`;
+}
+
+export type AccessResult =
+  | { ok: true; email: string | undefined; payload: JWTPayload }
+  | { ok: false; reason: string };
+
+export function tokenFrom(request: Request, cookie: string | undefined): string | undefined {
+  const header = request.headers.get(ACCESS_HEADER)?.trim();
+  if (header) return header;
+  return cookie?.trim() || undefined;
+}
+
+/** Verifies one Access JWT; the reason says what failed, never echoing the token. */
+export async function verifyAccessJwt(token: string, env: Env): Promise<AccessResult> {
+  try {
+    const { payload } = await jwtVerify(token, jwksFor(jwksUrl(env)), {
+      algorithms: ALGORITHMS,
+      audience: read(env, N.accessAud) ?? "",
+      issuer: teamOrigin(env),
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ["exp"],
+    });
+    const email = typeof payload.email === "string" ? payload.email : undefined;
+    return { ok: true, email, payload };
+  } catch (error) {
+    return { ok: false, reason: describe(error) };
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return "token expired";
+  if (error instanceof errors.JWTClaimValidationFailed) return `claim ${error.claim} invalid`;
+  if (error instanceof errors.JWKSNoMatchingKey) return "no matching signing key";
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "signature invalid";
+  if (error instanceof errors.JOSEAlgNotAllowed) return "algorithm not allowed";
+  if (error instanceof errors.JWKSTimeout) return "JWKS timeout";
+  if (error instanceof errors.JOSEError) return error.code;
+  return "token invalid";
+}
+
+export function isBrowserNavigation(request: Request): boolean {
+  return (
+    request.method === "GET" &&
+    request.headers.get("upgrade") === null &&
+    (request.headers.get("accept") ?? "").includes("text/html")
+  );
+}
+
+export function accessLoginUrl(env: Env, requestUrl: string): string {
+  const url = new URL(requestUrl);
+  const login = new URL(`${teamOrigin(env)}/cdn-cgi/access/login/${url.host}`);
+  login.searchParams.set("kid", read(env, N.accessAud) ?? "");
+  login.searchParams.set("redirect_url", url.pathname + url.search);
+  return login.toString();
+}
+
+/** Rejects requests without a valid Access JWT: 302 to the login for browsers, 401 JSON otherwise. */
+export function requireAccess(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = tokenFrom(c.req.raw, getCookie(c, ACCESS_COOKIE));
+    if (token === undefined) {
+      if (isBrowserNavigation(c.req.raw)) return c.redirect(accessLoginUrl(c.env, c.req.url), 302);
+      return c.json({ error: "unauthorized", reason: "missing Cloudflare Access token" }, 401);
+    }
+    const result = await verifyAccessJwt(token, c.env);
+    if (!result.ok) {
+      c.get("log").warn("access denied", { path: c.req.path, reason: result.reason });
+      return c.json({ error: "unauthorized", reason: result.reason }, 401);
+    }
+    c.set("user", result.email);
+    await next();
+  };
+}

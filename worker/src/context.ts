@@ -1,0 +1,21 @@
+/** Hono typing shared by the routes: bindings, per-request variables and injectable dependencies. */
+import type { Env } from "./config";
+import type { Logger } from "./lib/log";
+import type { Backend } from "./backend/types";
+import type { SandboxFactory } from "./backend/sandbox";
+
+export interface Deps {
+  /** Builds the Sandbox handle; tests pass a double that records SDK calls. */
+  sandboxFactory?: SandboxFactory;
+  /** Where log lines go (console by default). */
+  logSink?: (line: string) => void;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    log: Logger;
+    backend: Backend;
+    user: string | undefined;
+  };
+}
