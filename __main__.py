@@ -1,4 +1,4 @@
-"""Pulumi entry point: read config, declare every component, export the outputs (infra/program.py)."""
+"""Pulumi entry point: config -> components -> outputs (all in infra/program.py)."""
 
 import pulumi
 

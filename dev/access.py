@@ -304,7 +304,7 @@ class DualProtocolServer(ThreadingHTTPServer):
         super().__init__(address, handler)
         self.tls = tls
 
-    def finish_request(self, request: socket.socket, client_address: Any) -> None:  # type: ignore[override]
+    def finish_request(self, request: Any, client_address: Any) -> None:
         if self.tls is not None:
             request.settimeout(10)
             try:
@@ -314,7 +314,8 @@ class DualProtocolServer(ThreadingHTTPServer):
             except (OSError, ssl.SSLError):
                 return
             request.settimeout(None)
-        self.RequestHandlerClass(request, client_address, self)
+        handler_class: Any = self.RequestHandlerClass
+        handler_class(request, client_address, self)
 
 
 def build_server(

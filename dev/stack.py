@@ -64,8 +64,10 @@ class StackConfig:
     llm: LlmMode = "auto"
     """auto: a real provider when ANTHROPIC_API_KEY/OPENAI_API_KEY is exported, else the
     stand-in; standin/real force one."""
-    team_domain: str = "openclaw-dev.cloudflareaccess.com"
-    """Access team domain: the JWT issuer is `https://<this>`. Nothing resolves it locally."""
+    team_domain: str | None = None
+    """Access team domain; the JWT issuer is `https://<this>` and the Worker sends browsers to
+    `https://<this>/cdn-cgi/access/login/...`. Default `127.0.0.1:<access port>`: the Access
+    stand-in, which answers TLS (self-signed) and plain HTTP on that one port."""
     aud: str = "openclaw-edge-local-dev"
     bucket: str = "openclaw-edge-dev"
     backup_interval_seconds: int = 30
@@ -85,6 +87,10 @@ class StackConfig:
     def url(self, piece: str, path: str = "/") -> str:
         port = getattr(self.ports, piece)
         return f"http://127.0.0.1:{port}{path}"
+
+    @property
+    def access_team_domain(self) -> str:
+        return self.team_domain or f"127.0.0.1:{self.ports.access}"
 
     def with_state_dir(self, state_dir: Path) -> StackConfig:
         return replace(self, state_dir=state_dir)
@@ -220,7 +226,7 @@ class Stack:
         if self._issuer is None:
             key = load_or_create_key(self.config.state_dir / "access")
             cfg = self.config
-            self._issuer = AccessIssuer(key, cfg.team_domain, cfg.aud, cfg.token_ttl_seconds)
+            self._issuer = AccessIssuer(key, cfg.access_team_domain, cfg.aud, cfg.token_ttl_seconds)
         return self._issuer
 
     def access_token(self, email: str = "developer@example.com") -> str:
@@ -338,9 +344,8 @@ class Stack:
             "GATEWAY_ORIGIN": cfg.url("gateway").rstrip("/"),
             "CONTROL_ORIGIN": cfg.url("control").rstrip("/"),
             "CF_ACCESS_JWKS_URL": cfg.url("access", "/cdn-cgi/access/certs"),
-            "CF_ACCESS_TEAM_DOMAIN": cfg.team_domain,
+            "CF_ACCESS_TEAM_DOMAIN": cfg.access_team_domain,
             "CF_ACCESS_AUD": cfg.aud,
-            "CF_ACCESS_LOGIN_URL": cfg.url("access", "/cdn-cgi/access/login"),
             "ENVIRONMENT": "local",
             "DEBUG_ROUTES": "true",
             "WORKER_URL": cfg.url("worker").rstrip("/"),
@@ -403,7 +408,7 @@ class Stack:
                     "--state-dir",
                     str(cfg.state_dir / "access"),
                     "--team-domain",
-                    cfg.team_domain,
+                    cfg.access_team_domain,
                     "--aud",
                     cfg.aud,
                     "--app-origin",

@@ -3,6 +3,7 @@ that flow into the Worker and container configuration."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -59,10 +60,14 @@ class LlmGateway(pulumi.ComponentResource):
             ),
         )
         self.gateway_id = pulumi.Output.from_input(s.gateway_id)
-        self.base_url = pulumi.Output.from_input(gateway_base_url(args.account_id, s.gateway_id))
+        base = gateway_base_url(args.account_id, s.gateway_id)
         # The URLs are only valid once the gateway exists, so they carry its dependency.
-        self.base_url = pulumi.Output.all(self.gateway.id, self.base_url).apply(lambda a: a[1])
-        self.provider_urls = {p: self.base_url.apply(lambda u, p=p: f"{u}/{p}") for p in PROVIDERS}
+        self.base_url = self.gateway.id.apply(lambda _id: base)
+        self.provider_urls = {p: self.base_url.apply(_join(p)) for p in PROVIDERS}
         self.register_outputs(
             {"gatewayId": self.gateway_id, "baseUrl": self.base_url, **self.provider_urls}
         )
+
+
+def _join(provider: str) -> Callable[[str], str]:
+    return lambda base: f"{base}/{provider}"

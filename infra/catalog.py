@@ -57,10 +57,15 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
         for s in data["secrets"]
     )
     variables = tuple(
-        VarSpec(name=str(v["name"]), required=bool(v["required"]), description=str(v["description"]))
+        VarSpec(
+            name=str(v["name"]), required=bool(v["required"]), description=str(v["description"])
+        )
         for v in data["vars"]
     )
     for spec in secrets:
-        if spec.required not in ("always", "llm", "optional") or spec.source not in ("ssm", "stack"):
+        if spec.required not in ("always", "llm", "optional") or spec.source not in (
+            "ssm",
+            "stack",
+        ):
             raise ValueError(f"{path.name}: {spec.name} has a bad 'required' or 'source' value")
     return Catalog(secrets=secrets, vars=variables)

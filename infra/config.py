@@ -259,7 +259,8 @@ class _Reader:
         except json.JSONDecodeError:
             parsed = None
         if not isinstance(parsed, dict) or not all(
-            isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in parsed.items()
+            isinstance(k, str) and isinstance(v, str | int | float | bool)
+            for k, v in parsed.items()
         ):
             self.fail(name, "must be a map of NAME: value (YAML mapping or JSON object)")
             return {}
@@ -279,7 +280,7 @@ class _Reader:
             self.fail(name, f"must be {expected}, got {value!r}")
 
 
-_CRON_FIELDS = (
+_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
@@ -287,9 +288,19 @@ _CRON_FIELDS = (
         "month",
         1,
         12,
-        {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())},
+        {
+            m: i + 1
+            for i, m in enumerate(
+                ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+            )
+        },
     ),
-    ("day of week", 0, 7, {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}),
+    (
+        "day of week",
+        0,
+        7,
+        {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])},
+    ),
 )
 
 
@@ -315,7 +326,9 @@ def cron_problem(expression: str) -> str | None:
     return None
 
 
-def load_config(source: ConfigSource, stack: str, catalog: Catalog) -> StackConfig:
+def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads best)
+    source: ConfigSource, stack: str, catalog: Catalog
+) -> StackConfig:
     """Read and validate every key; raise ConfigError naming each bad key and its fix."""
     r = _Reader(source)
 

@@ -25,9 +25,9 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from infra.config import NAMESPACE, REPO_ROOT, DictSource
 from infra.r2 import R2_PERMISSION_GROUPS
 
-SECRET_TEXT = "[secret]"
+SECRET_TEXT = "[secret]"  # noqa: S105 (the mask, not a password)
 STAND_IN_PARAMETER = "offline-plan-stand-in"
-PERMISSION_GROUPS_TOKEN = (
+PERMISSION_GROUPS_INVOKE = (
     "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList"
 )
 
@@ -49,7 +49,7 @@ class RecordingMocks(Mocks):
     """Mocks that answer like the providers would (ids, AUD, token value, permission groups)
     and record every resource with its inputs, secrets still marked."""
 
-    token_value: str = "offline-plan-token-value"
+    token_value: str = "offline-plan-token-value"  # noqa: S105 (mock stand-in)
     records: list[ResourceRecord] = field(default_factory=list)
     calls: list[MockCallArgs] = field(default_factory=list)
 
@@ -65,9 +65,9 @@ class RecordingMocks(Mocks):
             resource_id = str(args.inputs.get("name", resource_id))
         return resource_id, state
 
-    def call(self, args: MockCallArgs) -> dict[Any, Any]:
+    def call(self, args: MockCallArgs) -> dict[Any, Any]:  # type: ignore[override]
         self.calls.append(args)
-        if args.token == PERMISSION_GROUPS_TOKEN:
+        if args.token == PERMISSION_GROUPS_INVOKE:
             results = [
                 {"id": hashlib.md5(n.encode()).hexdigest(), "name": n}  # noqa: S324 (an id)
                 for n in (*R2_PERMISSION_GROUPS, "Account Settings Read")
@@ -84,8 +84,8 @@ class RecordingMonitor(MockMonitor):
         self.recording = mocks
         self.names_by_urn: dict[str, str] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.names_by_urn[response.urn] = request.name
             self.recording.records.append(
@@ -99,7 +99,6 @@ class RecordingMonitor(MockMonitor):
                 )
             )
         return response
-
 
     def _options(self, request: Any) -> dict[str, Any]:
         """The resource options a reviewer cares about (protect, import, ignored, depends)."""

@@ -12,7 +12,10 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 # Permission groups that give object read/write on one bucket (names as the API lists them).
-R2_PERMISSION_GROUPS = ("Workers R2 Storage Bucket Item Read", "Workers R2 Storage Bucket Item Write")
+R2_PERMISSION_GROUPS = (
+    "Workers R2 Storage Bucket Item Read",
+    "Workers R2 Storage Bucket Item Write",
+)
 BUCKET_BINDING = "BACKUP_BUCKET"
 
 
@@ -81,7 +84,9 @@ class BackupBucket(pulumi.ComponentResource):
                         lambda bucket: bucket_token_resources(args.account_id, bucket)
                     ),
                     permission_groups=group_ids.apply(
-                        lambda ids: [cloudflare.AccountTokenPolicyPermissionGroupArgs(id=i) for i in ids]
+                        lambda ids: [
+                            cloudflare.AccountTokenPolicyPermissionGroupArgs(id=i) for i in ids
+                        ]
                     ),
                 )
             ],

@@ -38,7 +38,9 @@ class MissingSecretError(ValueError):
         )
 
 
-def needed_secrets(config: StackConfig, catalog: Catalog, has_config: Callable[[str], bool]) -> list[SecretSpec]:
+def needed_secrets(
+    config: StackConfig, catalog: Catalog, has_config: Callable[[str], bool]
+) -> list[SecretSpec]:
     """The SSM-sourced secrets this stack sets on the Worker, and whether each is required.
 
     Always-required ones; the LLM key of `llmProvider` (the other one only when configured);
@@ -137,7 +139,7 @@ class SecretStore(pulumi.ComponentResource):
 
 
 def pulumi_secret_reader(config: pulumi.Config) -> SecretReader:
-    return lambda key: config.get_secret(key)
+    return config.get_secret
 
 
 def ssm_parameter_reader(region: str | None = None) -> ParameterReader:

@@ -52,8 +52,8 @@ def render_wrangler_config(
     r2_binding: Mapping[str, str],
     image: str | None = None,
 ) -> dict[str, Any]:
-    """The deploy-time wrangler config. Paths are relative to `config_dir` (where the file is
-    written); `image` replaces the Dockerfile with a registry reference (dry runs without Docker)."""
+    """The deploy-time wrangler config. Paths are relative to `config_dir`, where the file is
+    written; `image` swaps the Dockerfile for a registry reference (dry runs without Docker)."""
     worker_main = Path(os.path.relpath(REPO_ROOT / "worker" / "src" / "index.ts", config_dir))
     dockerfile = Path(os.path.relpath(REPO_ROOT / "container" / "Dockerfile", config_dir))
     build_context = Path(os.path.relpath(REPO_ROOT / "container", config_dir))
@@ -195,7 +195,7 @@ class WorkerDeploy(pulumi.ComponentResource):
                 create=f"{STEP} secret-put {secret_name}",
                 delete=f"{STEP} secret-delete {secret_name}",
                 environment=environment,
-                stdin=pulumi.Output.secret(value),
+                stdin=pulumi.Output.secret(value),  # type: ignore[arg-type]
                 # Output is masked by wrangler_step; stderr only keeps the logs short.
                 logging=command.local.Logging.STDERR,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deploy]),

@@ -56,7 +56,9 @@ def run(argv: Sequence[str], stdin_value: str | None, env: dict[str, str]) -> in
         raise StepError(f"WRANGLER_CONFIG {config} does not exist; run `pulumi up` again")
     if step == "secret-put" and not stdin_value:
         raise StepError(f"secret-put {name}: the value must arrive on stdin and was empty")
-    wrangler = env.get("WRANGLER_BIN") or str(ROOT / "worker" / "node_modules" / ".bin" / "wrangler")
+    wrangler = env.get("WRANGLER_BIN") or str(
+        ROOT / "worker" / "node_modules" / ".bin" / "wrangler"
+    )
     secrets = [v for v in (stdin_value, env.get("CLOUDFLARE_API_TOKEN")) if v]
     child_env = {**env, "WRANGLER_SEND_METRICS": "false", "CI": env.get("CI", "true")}
     process = subprocess.Popen(
@@ -68,7 +70,8 @@ def run(argv: Sequence[str], stdin_value: str | None, env: dict[str, str]) -> in
         env=child_env,
         cwd=ROOT / "worker",
     )
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     if stdin_value is not None:
         process.stdin.write(stdin_value)
     process.stdin.close()

@@ -37,6 +37,12 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+)
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
@@ -100,14 +106,7 @@ class DeviceIdentity:
 
     private_key_pem: bytes
 
-    def _key(self) -> Any:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
-            Ed25519PrivateKey,
-        )
-        from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
-            load_pem_private_key,
-        )
-
+    def _key(self) -> Ed25519PrivateKey:
         key = load_pem_private_key(self.private_key_pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ProbeError("--device-key must be an Ed25519 private key (PEM, PKCS#8)")
@@ -115,11 +114,6 @@ class DeviceIdentity:
 
     def public_key_raw(self) -> bytes:
         """The 32 raw public key bytes."""
-        from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
-            Encoding,
-            PublicFormat,
-        )
-
         raw: bytes = self._key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return raw
 
@@ -289,6 +283,15 @@ def measure_http(
         result.latencies_ms.append(elapsed)
     else:
         result.errors.append(f"HTTP {status}")
+
+
+def access_check(url: str, timeout: float) -> dict[str, Any]:
+    """One GET without credentials: Access must refuse it (302 to login, 401 or 403)."""
+    try:
+        status = http_get(url, {}, timeout)
+    except (OSError, http.client.HTTPException) as exc:
+        return {"status": None, "enforced": None, "error": type(exc).__name__}
+    return {"status": status, "enforced": status in (302, 401, 403), "error": None}
 
 
 def ws_url(base: str, path: str) -> str:
@@ -535,6 +538,9 @@ def run_probe(
                 clock=clock,
                 sleep=sleep,
             )
+    access = {
+        e.key: access_check(_join(e.url, settings.http_path), settings.timeout) for e in endpoints
+    }
     for _ in range(settings.requests):
         for e in endpoints:
             measure_http(
@@ -563,6 +569,7 @@ def run_probe(
             "http": http_results[e.key].to_json(),
             "ws": ws_results[e.key].to_json(),
             "coldStart": cold[e.key],
+            "accessCheck": access[e.key],
         }
 
     def p50(key: str, *path: str) -> float | None:

@@ -49,7 +49,7 @@ def run(
         stack,
         values,
         read_secret,
-        lambda path: (parameters or {}).get(path),
+        (parameters or {}).get,
         tmp_path / "build",
         RecordingMocks(token_value=TOKEN_VALUE),
     )

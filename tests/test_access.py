@@ -13,7 +13,10 @@ APP = "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
 def test_policy_requires_github_login_and_includes_emails_and_org(tmp_path: Path) -> None:
     result = run(
         tmp_path,
-        {"accessAllowedEmails": ["a@example.com", "b@example.com"], "accessGithubOrganization": "boxp"},
+        {
+            "accessAllowedEmails": ["a@example.com", "b@example.com"],
+            "accessGithubOrganization": "boxp",
+        },
     )
     policy = one(result, POLICY)
     assert policy.inputs["decision"] == "allow"

@@ -130,3 +130,26 @@ def test_login_moves_to_the_apps_host_name(base: str) -> None:
     location = raised.value.headers["Location"]
     assert location.startswith("http://localhost:")
     assert "redirect_url=http%3A%2F%2Flocalhost%3A8787%2F" in location
+
+
+def test_one_port_speaks_tls_and_plain_http(tmp_path: Path, issuer: access.AccessIssuer) -> None:
+    """The Worker redirects browsers to https://<team domain>; workerd fetches JWKS over http."""
+    import ssl
+
+    tls = access.load_or_create_tls(tmp_path)
+    assert (tmp_path / access.TLS_KEY_FILE).stat().st_mode & 0o777 == 0o600
+    httpd = access.build_server("127.0.0.1", 0, issuer, APP, tls)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    try:
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        url = f"https://127.0.0.1:{port}{access.LOGIN_PATH}/127.0.0.1:8787?redirect_url=%2F"
+        with urllib.request.urlopen(url, context=insecure, timeout=5) as response:
+            assert 'id="sign-in"' in response.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{access.CERTS_PATH}", timeout=5) as r:
+            assert json.loads(r.read())["keys"][0]["kid"] == issuer.public_jwk()["kid"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

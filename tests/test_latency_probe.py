@@ -204,7 +204,7 @@ def test_probe_measures_both_endpoints_and_the_ratio(
     doc = probe.run_probe(a, b, probe.ProbeSettings(requests=6, ws_samples=3, timeout=5))
 
     assert doc["schema"] == probe.SCHEMA
-    assert fast.http_requests == 6
+    assert fast.http_requests == 6  # the unauthenticated access check is refused before counting
     assert slow.http_requests == 6
     for key in ("a", "b"):
         endpoint = doc["endpoints"][key]
@@ -213,6 +213,7 @@ def test_probe_measures_both_endpoints_and_the_ratio(
         assert endpoint["ws"]["health"]["samples"] == 3, endpoint["ws"]["errors"]
         assert endpoint["ws"]["errors"] == []
         assert endpoint["coldStart"] is None
+        assert endpoint["accessCheck"] == {"status": 403, "enforced": True, "error": None}
     edge = doc["endpoints"]["b"]
     assert edge["http"]["p50"] >= 60
     assert edge["ws"]["health"]["p50"] >= 60

@@ -21,9 +21,22 @@ def plan(tmp_path: Path, config: dict[str, object]) -> subprocess.CompletedProce
     stack_file = tmp_path / "Pulumi.test.yaml"
     stack_file.write_text(yaml.safe_dump({"config": config}))
     return subprocess.run(
-        [sys.executable, "-m", "infra.offline_plan", "--stack", "test", "--config",
-         str(stack_file), "--build-dir", str(tmp_path / "build")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "infra.offline_plan",
+            "--stack",
+            "test",
+            "--config",
+            str(stack_file),
+            "--build-dir",
+            str(tmp_path / "build"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -49,8 +62,13 @@ def test_plan_lists_every_piece_and_no_secret(tmp_path: Path) -> None:
         "(protect: true)",
     ):
         assert expected in text, expected
-    for secret in ("MOLTBOT_GATEWAY_TOKEN", "BACKUP_PASSWORD", "ANTHROPIC_API_KEY",
-                   "DISCORD_BOT_TOKEN", "GITHUB_TOKEN"):
+    for secret in (
+        "MOLTBOT_GATEWAY_TOKEN",
+        "BACKUP_PASSWORD",
+        "ANTHROPIC_API_KEY",
+        "DISCORD_BOT_TOKEN",
+        "GITHUB_TOKEN",
+    ):
         assert f"aws:ssm/parameter:Parameter  secrets-{secret.lower().replace('_', '-')}" in text
         assert f"secret-put {secret} < [secret on stdin]" in text
     for secret in ("R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"):
@@ -71,8 +89,9 @@ def test_plan_lists_every_piece_and_no_secret(tmp_path: Path) -> None:
 def test_wrong_account_id_fails_before_any_resource(tmp_path: Path) -> None:
     mocks = RecordingMocks()
     with pytest.raises(ConfigError) as caught:
-        execute("dev", {**BASE, "accountId": "xyz"}, lambda _k: None, lambda _p: None,
-                tmp_path, mocks)
+        execute(
+            "dev", {**BASE, "accountId": "xyz"}, lambda _k: None, lambda _p: None, tmp_path, mocks
+        )
     assert "openclaw-edge:accountId" in str(caught.value)
     assert mocks.records == []
 
@@ -80,8 +99,14 @@ def test_wrong_account_id_fails_before_any_resource(tmp_path: Path) -> None:
 def test_hostname_outside_zone_fails_before_any_resource(tmp_path: Path) -> None:
     mocks = RecordingMocks()
     with pytest.raises(ConfigError) as caught:
-        execute("dev", {**BASE, "hostname": "bot.elsewhere.net"}, lambda _k: None,
-                lambda _p: None, tmp_path, mocks)
+        execute(
+            "dev",
+            {**BASE, "hostname": "bot.elsewhere.net"},
+            lambda _k: None,
+            lambda _p: None,
+            tmp_path,
+            mocks,
+        )
     assert "openclaw-edge:hostname" in str(caught.value)
     assert mocks.records == []
 
@@ -103,7 +128,11 @@ def test_missing_secret_fails_with_the_fixing_command(tmp_path: Path) -> None:
 def test_checked_in_dev_stack_plans(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "infra.offline_plan", "--build-dir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "moltworker.example.com" in result.stdout

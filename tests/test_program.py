@@ -8,11 +8,29 @@ from pathlib import Path
 from tests.pulumi_harness import SECRETS, TOKEN_VALUE, all_plain_text, run
 
 DOCUMENTED_OUTPUTS = {
-    "workerUrl", "hostname", "workerName", "accessAud", "accessTeamDomain",
-    "accessApplicationId", "bucketName", "aiGatewayId", "aiGatewayBaseUrl",
-    "aiGatewayAnthropicUrl", "aiGatewayOpenaiUrl", "ssmParameterNames", "workerSecretNames",
-    "instanceType", "maxInstances", "sleepAfter", "openclawVersion", "sandboxVersion",
-    "environment", "debugRoutes", "costEstimate", "r2AccessKeyId", "r2SecretAccessKey",
+    "workerUrl",
+    "hostname",
+    "workerName",
+    "accessAud",
+    "accessTeamDomain",
+    "accessApplicationId",
+    "bucketName",
+    "aiGatewayId",
+    "aiGatewayBaseUrl",
+    "aiGatewayAnthropicUrl",
+    "aiGatewayOpenaiUrl",
+    "ssmParameterNames",
+    "workerSecretNames",
+    "instanceType",
+    "maxInstances",
+    "sleepAfter",
+    "openclawVersion",
+    "sandboxVersion",
+    "environment",
+    "debugRoutes",
+    "costEstimate",
+    "r2AccessKeyId",
+    "r2SecretAccessKey",
 }
 
 

@@ -52,7 +52,9 @@ def test_credentials_are_derived_and_secret(tmp_path: Path) -> None:
     assert result.outputs["r2SecretAccessKey"] == hashlib.sha256(TOKEN_VALUE.encode()).hexdigest()
     assert {"r2AccessKeyId", "r2SecretAccessKey"} <= result.secret_outputs
     for name in ("R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"):
-        command = one(result, "command:local:Command", f"worker-secret-{name.lower().replace('_', '-')}")
+        command = one(
+            result, "command:local:Command", f"worker-secret-{name.lower().replace('_', '-')}"
+        )
         assert is_secret(command.inputs["stdin"])
 
 

@@ -17,9 +17,11 @@ def names(result) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_one_securestring_per_needed_secret_under_the_prefix(tmp_path: Path) -> None:
-    result = run(tmp_path, {"optionalSecrets": ["DISCORD_BOT_TOKEN"]}, parameters={
-        "/lolice/openclaw/DISCORD_BOT_TOKEN": "discord-from-ssm-1234"
-    })
+    result = run(
+        tmp_path,
+        {"optionalSecrets": ["DISCORD_BOT_TOKEN"]},
+        parameters={"/lolice/openclaw/DISCORD_BOT_TOKEN": "discord-from-ssm-1234"},
+    )
     assert names(result) == {
         "/lolice/openclaw/MOLTBOT_GATEWAY_TOKEN",
         "/lolice/openclaw/BACKUP_PASSWORD",
@@ -64,7 +66,9 @@ def test_required_secret_missing_everywhere_names_both_fixes(tmp_path: Path) -> 
         run(tmp_path, secrets=secrets, parameters={"/lolice/openclaw/BACKUP_PASSWORD": PLACEHOLDER})
     text = str(caught.value)
     assert "pulumi config set --secret BACKUP_PASSWORD" in text
-    assert "aws ssm put-parameter --name /lolice/openclaw/BACKUP_PASSWORD --type SecureString" in text
+    assert (
+        "aws ssm put-parameter --name /lolice/openclaw/BACKUP_PASSWORD --type SecureString" in text
+    )
     assert caught.value.names == ["BACKUP_PASSWORD"]
 
 

@@ -13,14 +13,21 @@ COMMAND = "command:local:Command"
 
 def rendered(result) -> dict:  # type: ignore[no-untyped-def,type-arg]
     text = result.stack.worker.config_path.read_text()
-    return json.loads(text.split("\n", 1)[1])
+    parsed: dict = json.loads(text.split("\n", 1)[1])  # type: ignore[type-arg]
+    return parsed
 
 
 def test_rendered_config_carries_every_piece(tmp_path: Path) -> None:
     result = run(
         tmp_path,
-        {"instanceType": "standard-2", "maxInstances": "2", "cron": "*/10 * * * *",
-         "workerName": "moltbot-sandbox", "bucketName": "moltbot-data", "sleepAfter": "30m"},
+        {
+            "instanceType": "standard-2",
+            "maxInstances": "2",
+            "cron": "*/10 * * * *",
+            "workerName": "moltbot-sandbox",
+            "bucketName": "moltbot-data",
+            "sleepAfter": "30m",
+        },
     )
     config = rendered(result)
     assert config["name"] == "moltbot-sandbox"

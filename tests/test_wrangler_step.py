@@ -25,7 +25,9 @@ sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 """
 
 
-def step(tmp_path: Path, args: list[str], stdin: str, **env: str) -> subprocess.CompletedProcess[str]:
+def step(
+    tmp_path: Path, args: list[str], stdin: str, **env: str
+) -> subprocess.CompletedProcess[str]:
     fake = tmp_path / "wrangler"
     fake.write_text(FAKE_WRANGLER)
     fake.chmod(0o755)
@@ -40,7 +42,12 @@ def step(tmp_path: Path, args: list[str], stdin: str, **env: str) -> subprocess.
     }
     return subprocess.run(
         [sys.executable, "-m", "infra.wrangler_step", *args],
-        input=stdin, cwd=ROOT, env=environment, capture_output=True, text=True, check=False,
+        input=stdin,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -55,7 +62,8 @@ def test_secret_put_sends_value_on_stdin_and_never_prints_it(tmp_path: Path) -> 
     assert token not in result.stdout + result.stderr
     argv = (tmp_path / "argv.log").read_text()
     assert argv.startswith("secret put ANTHROPIC_API_KEY --config ")
-    assert value not in argv and token not in argv
+    assert value not in argv
+    assert token not in argv
 
 
 def test_deploy_and_delete_arguments(tmp_path: Path) -> None:
@@ -69,7 +77,8 @@ def test_deploy_and_delete_arguments(tmp_path: Path) -> None:
 def test_failure_exit_code_is_passed_on(tmp_path: Path) -> None:
     result = step(tmp_path, ["deploy"], "", FAKE_EXIT="7")
     assert result.returncode == 7
-    assert "wrangler deploy" in result.stderr and "exit code 7" in result.stderr
+    assert "wrangler deploy" in result.stderr
+    assert "exit code 7" in result.stderr
 
 
 def test_empty_secret_is_refused(tmp_path: Path) -> None:

@@ -244,7 +244,8 @@ class Backup:
                 # Readers touch -shm; only the -wal carries committed-but-unmerged data.
                 with contextlib.suppress(FileNotFoundError):
                     wal = Path(str(path) + "-wal").stat()
-                    extra = f"wal:{wal.st_size}:{wal.st_mtime_ns}"
+                    if wal.st_size:
+                        extra = f"wal:{wal.st_size}:{wal.st_mtime_ns}"
             digest.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\0".encode())
             digest.update(extra.encode() + b"\n")
             files += 1
@@ -329,6 +330,8 @@ class Backup:
                 return {"ok": True, "snapshot_id": None, "skipped": True, "reason": "no state"}
             try:
                 self._copy_databases(scan.databases)
+                # Opening a WAL database can leave side files behind: fingerprint what is now.
+                scan = self.scan()
                 roots = self.state_roots()  # the SQLite copies may have created edge state
                 tags = [TAG, HOME_TAG_PREFIX + str(self.home)]
                 if self.status.protected:

@@ -70,6 +70,15 @@ def tree(home: Path) -> dict[str, bytes]:
     return out
 
 
+def kept(home: Path) -> dict[str, bytes]:
+    """What a snapshot must bring back: the tree minus logs, caches and locks."""
+    return {
+        rel: content
+        for rel, content in tree(home).items()
+        if not rel.startswith((".openclaw/logs", ".openclaw/cache")) and not rel.endswith(".lock")
+    }
+
+
 def wipe(home: Path) -> None:
     for child in home.iterdir():
         if child.is_dir():
@@ -90,11 +99,7 @@ def test_first_boot_initialises_then_backup_wipe_restore_is_identical(
     assert backup.status.section("backup")["protected"] is False
 
     populate(home)
-    expected = {
-        k: v
-        for k, v in tree(home).items()
-        if not k.startswith((".openclaw/logs", ".openclaw/cache")) and not k.endswith(".lock")
-    }
+    expected = kept(home)
     first = backup.snapshot(reason="test")
     assert first["ok"] and first["snapshot_id"], first
 
@@ -147,7 +152,7 @@ def test_failed_restore_protects_history(
     good = make_backup(env)
     good.boot_restore()
     populate(home)
-    expected = tree(home)
+    expected = kept(home)
     good_id = good.snapshot()["snapshot_id"]
     assert good_id
 
@@ -205,7 +210,7 @@ def test_kill_9_during_snapshot_leaves_repository_usable(
     backup = make_backup(backup_env)
     backup.boot_restore()
     populate(home)
-    expected = tree(home)
+    expected = kept(home)
     first = backup.snapshot()["snapshot_id"]
     assert first
 

@@ -1,0 +1,58 @@
+/** Assembles the Hono app: logging, health, configuration check, CDP shim, Access, routes, proxy. */
+import { Hono } from "hono";
+import { missingConfig } from "./config";
+import type { AppEnv, Deps } from "./context";
+import { selectBackend } from "./backend";
+import { isBrowserNavigation, requireAccess } from "./auth/access";
+import { createLogger, errorMessage } from "./lib/log";
+import { configErrorPage } from "./lib/pages";
+import { admin } from "./routes/admin";
+import { cdp } from "./routes/cdp";
+import { debug } from "./routes/debug";
+import { health } from "./routes/health";
+import { proxy } from "./routes/proxy";
+import { status } from "./routes/status";
+
+const isCdpPath = (path: string) => path === "/cdp" || path.startsWith("/cdp/");
+
+export function createApp(deps: Deps = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    const log = createLogger(c.env, deps.logSink);
+    c.set("log", log);
+    const started = Date.now();
+    await next();
+    log.info("request", { method: c.req.method, url: c.req.url, status: c.res.status, ms: Date.now() - started });
+  });
+
+  app.route("/", health);
+
+  app.use("*", async (c, next) => {
+    const missing = missingConfig(c.env);
+    if (missing.length > 0) {
+      c.get("log").error("configuration missing", { missing });
+      if (isBrowserNavigation(c.req.raw)) return c.html(configErrorPage(missing), 503);
+      return c.json({ error: "configuration error", missing }, 503);
+    }
+    c.set("backend", selectBackend(c.env, deps));
+    await next();
+  });
+
+  app.route("/", cdp);
+
+  const access = requireAccess();
+  app.use("*", async (c, next) => (isCdpPath(c.req.path) ? next() : access(c, next)));
+
+  app.route("/", status);
+  app.route("/", admin);
+  app.route("/", debug);
+  app.route("/", proxy);
+
+  app.onError((error, c) => {
+    const log = c.get("log");
+    log.error("unhandled error", { error: errorMessage(error) });
+    return c.json({ error: "internal error", detail: log.redact(errorMessage(error)) }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,15 @@
+/** Worker entry: HTTP/WebSocket via the Hono app, the cron watchdog, and the Sandbox Durable Object class. */
+import { createApp } from "./app";
+import type { Env } from "./config";
+import { runWatchdog } from "./cron";
+
+export { Sandbox } from "@cloudflare/sandbox";
+
+const app = createApp();
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  scheduled: (_controller, env, ctx) => {
+    ctx.waitUntil(runWatchdog(env).then(() => undefined));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,105 @@
+/**
+ * The /_admin/ page: plain HTML and JavaScript over /api/admin/*. Every action runs in the
+ * background with its own progress line and result, so slow device calls never block the page.
+ */
+
+export const ADMIN_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>OpenClaw admin</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+section{border:1px solid #ddd;border-radius:6px;padding:1rem;margin:1rem 0}
+h2{margin-top:0;font-size:1.1rem}button{margin:.2rem .4rem .2rem 0}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee;font-size:.9rem}
+.progress{color:#555;font-size:.9rem}.ok{color:#0a6b2d}.err{color:#b00020}.muted{color:#777}
+code{background:#f3f3f3;padding:0 .25rem;border-radius:3px}
+</style></head><body>
+<h1>OpenClaw admin</h1>
+<section id="gateway"><h2>Gateway</h2>
+<p>State: <strong id="gw-state">…</strong> <span class="muted" id="gw-detail"></span></p>
+<button data-action="restart">Restart gateway</button> <span class="progress" id="restart-progress"></span></section>
+<section id="devices"><h2>Devices</h2>
+<button data-action="devices">Refresh</button><button data-action="approve-all">Approve all</button>
+<span class="progress" id="devices-progress"></span>
+<h3>Pending</h3><table><thead><tr><th>Request</th><th>Client</th><th>Role</th><th>Remote IP</th><th></th></tr></thead><tbody id="pending"></tbody></table>
+<h3>Paired</h3><table><thead><tr><th>Device</th><th>Client</th><th>Role</th><th>Approved</th></tr></thead><tbody id="paired"></tbody></table></section>
+<section id="backup"><h2>Backups</h2>
+<p id="backup-summary" class="muted">…</p>
+<button data-action="backup-status">Refresh</button><button data-action="backup-now">Back up now</button>
+<span class="progress" id="backup-progress"></span>
+<h3>Snapshots</h3><button data-action="snapshots">List snapshots</button> <span class="progress" id="snapshots-progress"></span>
+<table><thead><tr><th>Snapshot</th><th>Time</th><th></th></tr></thead><tbody id="snapshots"></tbody></table></section>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+function cell(text){const td=document.createElement("td");td.textContent=text==null?"":String(text);return td;}
+function when(ms){return ms?new Date(ms).toLocaleString():"";}
+function fmtBytes(n){if(n==null)return "?";const u=["B","KiB","MiB","GiB"];let i=0;while(n>=1024&&i<u.length-1){n/=1024;i++;}return n.toFixed(i?1:0)+" "+u[i];}
+async function api(path, options){
+  const response = await fetch(path, Object.assign({headers:{accept:"application/json","content-type":"application/json"},cache:"no-store"}, options||{}));
+  let body = null; try { body = await response.json(); } catch (e) { body = {error: "HTTP " + response.status}; }
+  if (!response.ok) { const error = new Error((body && body.error) || ("HTTP " + response.status)); throw error; }
+  return body;
+}
+// Runs one action in the background: disables its button, shows elapsed time, then the outcome.
+async function run(progressId, button, label, work){
+  const line = $(progressId); const started = Date.now();
+  if (button) button.disabled = true;
+  line.className = "progress"; line.textContent = label + "…";
+  const timer = setInterval(() => { line.textContent = label + "… " + Math.round((Date.now()-started)/1000) + " s"; }, 1000);
+  try { const message = await work(); line.className = "ok"; line.textContent = message || "done"; }
+  catch (error) { line.className = "err"; line.textContent = label + " failed: " + error.message; }
+  finally { clearInterval(timer); if (button) button.disabled = false; }
+}
+async function loadStatus(){
+  try { const s = await api("/api/status"); $("gw-state").textContent = s.state; $("gw-detail").textContent = s.detail || ""; }
+  catch (error) { $("gw-state").textContent = "unknown"; $("gw-detail").textContent = error.message; }
+}
+function renderDevices(list){
+  const pending = $("pending"), paired = $("paired"); pending.replaceChildren(); paired.replaceChildren();
+  for (const p of list.pending) {
+    const tr = document.createElement("tr");
+    tr.append(cell(p.requestId), cell((p.clientId||"") + " " + (p.platform||"")), cell(p.role), cell(p.remoteIp));
+    const td = document.createElement("td"); const b = document.createElement("button"); b.textContent = "Approve";
+    b.addEventListener("click", () => run("devices-progress", b, "Approving " + p.requestId, async () => {
+      await api("/api/admin/devices/" + encodeURIComponent(p.requestId) + "/approve", {method:"POST"}); await refreshDevices(); return "Approved " + p.requestId; }));
+    td.append(b); tr.append(td); pending.append(tr);
+  }
+  if (!list.pending.length) { const tr=document.createElement("tr"); const td=cell("No pending requests"); td.colSpan=5; tr.append(td); pending.append(tr); }
+  for (const d of list.paired) { const tr=document.createElement("tr"); tr.append(cell((d.deviceId||"").slice(0,16)+"…"), cell((d.clientId||"")+" "+(d.platform||"")), cell(d.role), cell(when(d.approvedAtMs))); paired.append(tr); }
+}
+async function refreshDevices(){ const list = await api("/api/admin/devices"); renderDevices(list); return list.pending.length + " pending, " + list.paired.length + " paired"; }
+async function refreshBackup(){
+  const s = await api("/api/admin/backup"); const b = s.backup || {}; const r2 = s.bucket || {};
+  const last = b.last_snapshot ? (b.last_snapshot.time + " (" + fmtBytes(b.last_snapshot.bytes_added) + " added)") : (r2.last_snapshot_time || "never");
+  const parts = ["Last snapshot: " + last, "snapshots: " + (b.snapshot_count != null ? b.snapshot_count : (r2.snapshot_count != null ? r2.snapshot_count : "?")),
+    "repository size: " + fmtBytes(b.repository_size != null ? b.repository_size : r2.repository_size)];
+  if (b.configured === false) parts.push("NOT CONFIGURED (R2 credentials or BACKUP_PASSWORD missing)");
+  if (b.last_error) parts.push("last error: " + b.last_error);
+  if (s.control_error) parts.push("control API: " + s.control_error);
+  $("backup-summary").textContent = parts.join(" · "); return "Backup status updated";
+}
+async function listSnapshots(){
+  const s = await api("/api/admin/snapshots"); const body = $("snapshots"); body.replaceChildren();
+  for (const snap of s.snapshots || []) {
+    const tr = document.createElement("tr"); tr.append(cell(snap.short_id || snap.id), cell(snap.time));
+    const td = document.createElement("td"); const b = document.createElement("button"); b.textContent = "Restore";
+    b.addEventListener("click", () => { if (!confirm("Restore snapshot " + (snap.short_id||snap.id) + "? The gateway restarts.")) return;
+      run("snapshots-progress", b, "Restoring " + (snap.short_id||snap.id), async () => { const r = await api("/api/admin/restore", {method:"POST", body: JSON.stringify({snapshot_id: snap.id})});
+        if (!r.ok) throw new Error(r.error || "restore failed"); loadStatus(); return "Restored " + r.snapshot_id; }); });
+    td.append(b); tr.append(td); body.append(tr);
+  }
+  return (s.snapshots || []).length + " snapshots";
+}
+const actions = {
+  restart: (b) => run("restart-progress", b, "Restarting gateway", async () => { await api("/api/admin/gateway/restart", {method:"POST"}); setTimeout(loadStatus, 3000); return "Restart requested"; }),
+  devices: (b) => run("devices-progress", b, "Loading devices (can take a while on a cold gateway)", refreshDevices),
+  "approve-all": (b) => run("devices-progress", b, "Approving all pending devices", async () => { const r = await api("/api/admin/devices/approve-all", {method:"POST"}); await refreshDevices(); return "Approved " + r.approved + " device(s)" + (r.ok ? "" : " — some failed"); }),
+  "backup-status": (b) => run("backup-progress", b, "Reading backup status", refreshBackup),
+  "backup-now": (b) => run("backup-progress", b, "Backing up", async () => { const r = await api("/api/admin/backup", {method:"POST"}); await refreshBackup().catch(() => {}); return r.skipped ? "Nothing changed: " + (r.reason || "skipped") : "Snapshot " + (r.snapshot_id || "done"); }),
+  snapshots: (b) => run("snapshots-progress", b, "Listing snapshots", listSnapshots),
+};
+document.querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => actions[b.dataset.action](b)));
+loadStatus(); setInterval(loadStatus, 10000);
+actions.devices(null); actions["backup-status"](null);
+</script></body></html>`;

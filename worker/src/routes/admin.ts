@@ -1,0 +1,147 @@
+/**
+ * /_admin/ page and /api/admin/* API: device pairing over the gateway RPC, backups, snapshots,
+ * restore and gateway restart through the boot-code control API. Every answer is JSON.
+ */
+import { Hono, type Context } from "hono";
+import { N, read } from "../config";
+import type { AppEnv } from "../context";
+import type { ControlResult } from "../backend/types";
+import { GatewayRpcError, gatewayRpc } from "../gateway/rpc";
+import { errorMessage, redactValue } from "../lib/log";
+import { ADMIN_PAGE } from "./admin-page";
+
+const REPOSITORY_PREFIX = "openclaw-edge/";
+const MAX_LIST_PAGES = 10;
+
+interface PairingList {
+  pending: { requestId: string; deviceId?: string }[];
+  paired: { deviceId?: string }[];
+}
+
+function asPairingList(value: unknown): PairingList {
+  const record = (value ?? {}) as Partial<PairingList>;
+  return { pending: Array.isArray(record.pending) ? record.pending : [], paired: Array.isArray(record.paired) ? record.paired : [] };
+}
+
+function rpcFailure(c: Context<AppEnv>, error: unknown): Response {
+  const log = c.get("log");
+  log.warn("gateway rpc failed", { error: errorMessage(error) });
+  if (error instanceof GatewayRpcError) {
+    const status = error.code === "PAIRING_REQUIRED" ? 409 : error.code === "TIMEOUT" ? 504 : 502;
+    return c.json({ ok: false, error: log.redact(error.message), code: error.code }, status);
+  }
+  return c.json({ ok: false, error: log.redact(errorMessage(error)) }, 502);
+}
+
+function controlAnswer(c: Context<AppEnv>, result: ControlResult): Response {
+  const log = c.get("log");
+  if (result.ok) return c.json(redactValue(result.body) as object, 200);
+  const status = [400, 404, 409, 501, 502, 503, 504].includes(result.status) ? result.status : 502;
+  return c.json({ ok: false, error: log.redact(result.error) }, status as 400);
+}
+
+function token(c: Context<AppEnv>): string {
+  return read(c.env, N.gatewayToken) ?? "";
+}
+
+/** Snapshot facts read straight from R2 (restic layout: one object per snapshot under snapshots/). */
+async function bucketFacts(bucket: R2Bucket | undefined) {
+  if (bucket === undefined) return null;
+  let cursor: string | undefined;
+  let count = 0;
+  let latest: Date | undefined;
+  let size = 0;
+  let pages = 0;
+  let truncated = false;
+  do {
+    const page = await bucket.list({ prefix: REPOSITORY_PREFIX, ...(cursor ? { cursor } : {}) });
+    for (const object of page.objects) {
+      size += object.size;
+      if (object.key.startsWith(`${REPOSITORY_PREFIX}snapshots/`)) {
+        count += 1;
+        if (latest === undefined || object.uploaded > latest) latest = object.uploaded;
+      }
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+    pages += 1;
+    if (cursor !== undefined && pages >= MAX_LIST_PAGES) {
+      truncated = true;
+      break;
+    }
+  } while (cursor !== undefined);
+  return { snapshot_count: count, last_snapshot_time: latest?.toISOString() ?? null, repository_size: size, listing_truncated: truncated };
+}
+
+export const admin = new Hono<AppEnv>()
+  .get("/_admin", (c) => c.redirect("/_admin/", 301))
+  .get("/_admin/", (c) => c.html(ADMIN_PAGE, 200, { "cache-control": "no-store", "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" }))
+  .get("/api/admin/devices", async (c) => {
+    try {
+      const list = asPairingList(await gatewayRpc(c.get("backend"), token(c), (rpc) => rpc.call("device.pair.list")));
+      return c.json(redactValue(list) as object);
+    } catch (error) {
+      return rpcFailure(c, error);
+    }
+  })
+  .post("/api/admin/devices/approve-all", async (c) => {
+    try {
+      const results = await gatewayRpc(c.get("backend"), token(c), async (rpc) => {
+        const { pending } = asPairingList(await rpc.call("device.pair.list"));
+        const outcomes: { requestId: string; ok: boolean; error?: string }[] = [];
+        for (const request of pending) {
+          try {
+            await rpc.call("device.pair.approve", { requestId: request.requestId });
+            outcomes.push({ requestId: request.requestId, ok: true });
+          } catch (error) {
+            outcomes.push({ requestId: request.requestId, ok: false, error: errorMessage(error) });
+          }
+        }
+        return outcomes;
+      });
+      return c.json({ ok: results.every((result) => result.ok), approved: results.filter((r) => r.ok).length, results });
+    } catch (error) {
+      return rpcFailure(c, error);
+    }
+  })
+  .post("/api/admin/devices/:requestId/approve", async (c) => {
+    const requestId = c.req.param("requestId");
+    if (!/^[A-Za-z0-9-]{1,128}$/.test(requestId)) return c.json({ ok: false, error: "invalid request id" }, 400);
+    try {
+      const result = await gatewayRpc(c.get("backend"), token(c), (rpc) => rpc.call("device.pair.approve", { requestId }));
+      return c.json({ ok: true, result: redactValue(result) });
+    } catch (error) {
+      return rpcFailure(c, error);
+    }
+  })
+  .get("/api/admin/backup", async (c) => {
+    const [control, bucket] = await Promise.all([
+      c.get("backend").control("/status"),
+      bucketFacts(c.env.BACKUP_BUCKET).catch((error: unknown) => ({ error: errorMessage(error) })),
+    ]);
+    const status = control.ok ? (control.body as { backup?: unknown; restore?: unknown; gateway?: unknown }) : null;
+    return c.json({
+      backup: status?.backup ?? null,
+      restore: status?.restore ?? null,
+      gateway: status?.gateway ?? null,
+      control_error: control.ok ? null : c.get("log").redact(control.error),
+      bucket,
+    });
+  })
+  .post("/api/admin/backup", async (c) => controlAnswer(c, await c.get("backend").snapshot()))
+  .get("/api/admin/snapshots", async (c) => controlAnswer(c, await c.get("backend").control("/snapshots")))
+  .post("/api/admin/restore", async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { snapshot_id?: unknown };
+    const snapshotId = body.snapshot_id;
+    if (typeof snapshotId !== "string" || !/^[A-Za-z0-9]{1,64}$/.test(snapshotId)) {
+      return c.json({ ok: false, error: "body must be {\"snapshot_id\": \"<id>\"} (hex id or \"latest\")" }, 400);
+    }
+    return controlAnswer(c, await c.get("backend").control("/restore", { method: "POST", body: { snapshot_id: snapshotId } }));
+  })
+  .post("/api/admin/gateway/restart", async (c) => {
+    try {
+      return controlAnswer(c, await c.get("backend").restart());
+    } catch (error) {
+      c.get("log").error("restart failed", { error: errorMessage(error) });
+      return c.json({ ok: false, error: c.get("log").redact(errorMessage(error)) }, 502);
+    }
+  });

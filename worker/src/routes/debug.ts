@@ -1,0 +1,49 @@
+/**
+ * /debug/* (only with DEBUG_ROUTES=true, otherwise 404): versions, processes, logs, which
+ * configuration names are set (never values) and the container's OpenClaw config, redacted.
+ * There is deliberately no command-execution route.
+ */
+import { Hono } from "hono";
+import workerPackage from "../../package.json";
+import { N, envPresence, read } from "../config";
+import type { AppEnv } from "../context";
+import { errorMessage, redactValue } from "../lib/log";
+
+export const debug = new Hono<AppEnv>()
+  .use("/debug/*", async (c, next) => {
+    if (read(c.env, N.debugRoutes) !== "true") return c.json({ error: "not found" }, 404);
+    await next();
+  })
+  .get("/debug/version", async (c) => {
+    const status = await c.get("backend").status().catch((error: unknown) => ({ state: "unknown", detail: errorMessage(error) }));
+    return c.json({
+      sandboxSdk: workerPackage.dependencies["@cloudflare/sandbox"],
+      worker: workerPackage.version,
+      openclawVersion: read(c.env, N.openclawVersion) ?? null,
+      environment: read(c.env, N.environment) ?? null,
+      backend: c.get("backend").kind,
+      gateway: status,
+    });
+  })
+  .get("/debug/processes", async (c) => {
+    const processes = await c.get("backend").processes();
+    if (processes === null) return c.json({ error: "process list is only available for the sandbox backend" }, 501);
+    return c.json({ processes: redactValue(processes) });
+  })
+  .get("/debug/logs", async (c) => {
+    const id = c.req.query("id");
+    if (!id || !/^[A-Za-z0-9_.-]{1,128}$/.test(id)) return c.json({ error: "query parameter id=<process id> is required" }, 400);
+    const logs = await c.get("backend").processLogs(id).catch((error: unknown) => ({ error: errorMessage(error) }));
+    if (logs === null) return c.json({ error: "logs are only available for the sandbox backend" }, 501);
+    const log = c.get("log");
+    if ("error" in logs) return c.json({ error: log.redact(logs.error) }, 404);
+    return c.json({ id, stdout: log.redact(logs.stdout), stderr: log.redact(logs.stderr) });
+  })
+  .get("/debug/env", (c) => c.json({ backend: c.get("backend").kind, entries: envPresence(c.env), bindings: {
+    SANDBOX: c.env.SANDBOX !== undefined, BACKUP_BUCKET: c.env.BACKUP_BUCKET !== undefined, BROWSER: c.env.BROWSER !== undefined } }))
+  .get("/debug/container-config", async (c) => {
+    const config = await c.get("backend").containerConfig().catch((error: unknown) => ({ error: errorMessage(error) }));
+    if (config === null) return c.json({ error: "the container config is only available for the sandbox backend" }, 501);
+    const log = c.get("log");
+    return c.json(JSON.parse(log.redact(JSON.stringify(redactValue(config)))) as object);
+  });

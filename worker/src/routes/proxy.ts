@@ -1,0 +1,136 @@
+/**
+ * Everything not handled elsewhere: HTTP and WebSocket proxy to the gateway with the gateway token
+ * added, Access credentials and forwarded-client headers removed, and cold starts handled.
+ */
+import { Hono, type Context } from "hono";
+import { N, read, startupTimeoutMs } from "../config";
+import type { AppEnv } from "../context";
+import { ACCESS_COOKIE, ACCESS_HEADER, isBrowserNavigation } from "../auth/access";
+import { explainCloseReason, explainConnectFailure, injectConnectToken, TOKEN_MISMATCH_HELP } from "../gateway/token";
+import { errorMessage } from "../lib/log";
+import { gatewayAuthErrorPage, loadingPage } from "../lib/pages";
+import { relayWebSocket } from "../lib/ws-relay";
+
+// The gateway rejects proxy-shaped requests from untrusted addresses ("unattributable proxy"), and
+// Access credentials are for the Worker only.
+const STRIPPED = /^(forwarded|x-real-ip|x-forwarded-.*|cf-access-jwt-assertion|cf-access-client-.*)$/i;
+
+function withoutAccessCookie(cookie: string): string {
+  return cookie
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => part !== "" && !part.startsWith(`${ACCESS_COOKIE}=`))
+    .join("; ");
+}
+
+export function upstreamHeaders(source: Headers, token: string, upstreamOrigin: string): Headers {
+  const headers = new Headers();
+  source.forEach((value, name) => {
+    if (STRIPPED.test(name) || name.toLowerCase() === ACCESS_HEADER) return;
+    headers.set(name, value);
+  });
+  const cookie = source.get("cookie");
+  if (cookie !== null) {
+    const rest = withoutAccessCookie(cookie);
+    if (rest) headers.set("cookie", rest);
+    else headers.delete("cookie");
+  }
+  headers.set("authorization", `Bearer ${token}`);
+  if (headers.has("origin")) headers.set("origin", upstreamOrigin);
+  return headers;
+}
+
+function upstreamOriginOf(c: Context<AppEnv>): string {
+  const configured = read(c.env, N.gatewayOrigin);
+  return new URL(configured ?? c.req.url).origin;
+}
+
+function upstreamRequest(c: Context<AppEnv>): Request {
+  const token = read(c.env, N.gatewayToken) ?? "";
+  const raw = c.req.raw;
+  const init: RequestInit = {
+    method: raw.method,
+    headers: upstreamHeaders(raw.headers, token, upstreamOriginOf(c)),
+    redirect: "manual",
+  };
+  if (raw.method !== "GET" && raw.method !== "HEAD") init.body = raw.body;
+  return new Request(raw.url, init);
+}
+
+async function proxyWebSocket(c: Context<AppEnv>): Promise<Response> {
+  const log = c.get("log");
+  const backend = c.get("backend");
+  const origin = c.req.header("origin");
+  if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+    log.warn("websocket origin rejected", { origin });
+    return c.json({ error: "forbidden", reason: "cross-origin WebSocket" }, 403);
+  }
+  if (backend.kind === "sandbox") {
+    const state = await backend.ensureRunning(startupTimeoutMs(c.env));
+    if (state.state !== "running") return c.json({ error: "gateway not ready", ...state }, 503);
+  }
+  let response: Response;
+  try {
+    response = await backend.connectWebSocket(upstreamRequest(c));
+  } catch (error) {
+    log.error("websocket upstream failed", { error: errorMessage(error) });
+    return c.json({ error: "gateway unreachable", detail: log.redact(errorMessage(error)) }, 502);
+  }
+  const upstream = response.webSocket;
+  if (upstream === null) {
+    log.warn("websocket upgrade refused", { status: response.status });
+    if (response.status === 401) return c.json({ error: "gateway rejected the Worker", help: TOKEN_MISMATCH_HELP }, 502);
+    return response;
+  }
+  const token = read(c.env, N.gatewayToken) ?? "";
+  let connectId: string | undefined;
+  let first = true;
+  return relayWebSocket(upstream, {
+    toUpstream: (data) => {
+      if (!first) return data;
+      first = false;
+      const injected = injectConnectToken(data, token);
+      connectId = injected.connectId;
+      return injected.data;
+    },
+    toClient: (data) => explainConnectFailure(data, connectId),
+    closeReason: explainCloseReason,
+  });
+}
+
+async function proxyHttp(c: Context<AppEnv>): Promise<Response> {
+  const log = c.get("log");
+  const backend = c.get("backend");
+  if (backend.kind === "sandbox") {
+    if (isBrowserNavigation(c.req.raw)) {
+      const current = await backend.status();
+      if (current.state !== "running") {
+        c.executionCtx.waitUntil(
+          backend.startInBackground().catch((error: unknown) => log.error("background start failed", { error: errorMessage(error) })),
+        );
+        return c.html(loadingPage(startupTimeoutMs(c.env)), 200, { "cache-control": "no-store" });
+      }
+    } else {
+      const state = await backend.ensureRunning(startupTimeoutMs(c.env));
+      if (state.state !== "running") return c.json({ error: "gateway not ready", ...state }, 503);
+    }
+  }
+  let response: Response;
+  try {
+    response = await backend.fetch(upstreamRequest(c));
+  } catch (error) {
+    log.error("upstream fetch failed", { error: errorMessage(error) });
+    return c.json({ error: "gateway unreachable", detail: log.redact(errorMessage(error)) }, 502);
+  }
+  if (response.status === 401) {
+    await response.body?.cancel();
+    log.warn("gateway rejected the worker token", { path: c.req.path });
+    if (isBrowserNavigation(c.req.raw)) return c.html(gatewayAuthErrorPage(TOKEN_MISMATCH_HELP), 502);
+    return c.json({ error: "gateway rejected the Worker", help: TOKEN_MISMATCH_HELP }, 502);
+  }
+  return response;
+}
+
+export const proxy = new Hono<AppEnv>().all("*", (c) =>
+  c.req.header("upgrade")?.toLowerCase() === "websocket" ? proxyWebSocket(c) : proxyHttp(c),
+);

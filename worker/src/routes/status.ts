@@ -1,0 +1,15 @@
+/** GET /api/status: gateway state from the gateway's own /readyz (not just an open port). */
+import { Hono } from "hono";
+import type { AppEnv } from "../context";
+import { errorMessage } from "../lib/log";
+
+export const status = new Hono<AppEnv>().get("/api/status", async (c) => {
+  try {
+    return c.json(await c.get("backend").status(), 200, { "cache-control": "no-store" });
+  } catch (error) {
+    c.get("log").error("status failed", { error: errorMessage(error) });
+    return c.json({ state: "not_responding", backend: c.get("backend").kind, detail: c.get("log").redact(errorMessage(error)) }, 200, {
+      "cache-control": "no-store",
+    });
+  }
+});
