@@ -1,1 +1,4 @@
-"""Benchmarks of the local stack: proxy overhead, cold start, snapshot cost (`python -m bench.run`)."""
+"""Benchmarks of the local stack: proxy overhead, cold start, snapshot cost.
+
+Run `python -m bench.run` (or `make bench`).
+"""

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import websockets
+from websockets.typing import Origin
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,52 @@ class RpcStats:
     note: str
 
 
+async def _connect(
+    url: str, headers: Mapping[str, str], token: str | None
+) -> websockets.ClientConnection:
+    """Upgrade, read connect.challenge, send connect, wait for hello-ok."""
+    origin = headers.get("Origin")
+    ws = await websockets.connect(
+        url,
+        additional_headers={k: v for k, v in headers.items() if k != "Origin"},
+        origin=Origin(origin) if origin else None,
+        open_timeout=10,
+    )
+    challenge = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    if challenge.get("event") != "connect.challenge":
+        await ws.close()
+        raise RuntimeError(f"unexpected first frame: {str(challenge)[:200]}")
+    params: dict[str, Any] = {
+        "minProtocol": 4,
+        "maxProtocol": 4,
+        "client": {
+            "id": "gateway-client",
+            "version": "bench",
+            "platform": "linux",
+            "mode": "backend",
+        },
+        "role": "operator",
+        "scopes": [],
+    }
+    if token:
+        params["auth"] = {"token": token}
+    frame = await _call(ws, "c", "connect", params)
+    if not frame.get("ok"):
+        await ws.close()
+        raise RuntimeError(f"connect refused: {json.dumps(frame.get('error'))[:300]}")
+    return ws
+
+
+async def _call(
+    ws: websockets.ClientConnection, request_id: str, method: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    await ws.send(json.dumps({"type": "req", "id": request_id, "method": method, "params": params}))
+    while True:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame.get("type") == "res" and frame.get("id") == request_id:
+            return frame
+
+
 async def _rpc_round_trips(
     url: str,
     headers: Mapping[str, str],
@@ -133,64 +180,36 @@ async def _rpc_round_trips(
     round_trips: int,
     max_seconds: float,
 ) -> RpcStats:
-    """WebSocket connect (upgrade + challenge + hello-ok), then sequential `health` RPCs."""
+    """`connects` fresh connections timed to hello-ok, then sequential `health` RPCs on one."""
     _check_loopback(url)
     deadline = time.monotonic() + max_seconds
     connect_samples: list[float] = []
-    rtt_samples: list[float] = []
-    errors = 0
-    note = ""
-    for attempt in range(connects):
+    for _ in range(max(0, connects - 1)):
         if time.monotonic() > deadline:
             break
         began = time.perf_counter()
-        async with websockets.connect(
-            url, additional_headers=dict(headers), origin=headers.get("Origin"), open_timeout=10
-        ) as ws:
-            challenge = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if challenge.get("event") != "connect.challenge":
-                raise RuntimeError(f"unexpected first frame: {str(challenge)[:200]}")
-            params: dict[str, Any] = {
-                "minProtocol": 4,
-                "maxProtocol": 4,
-                "client": {
-                    "id": "gateway-client",
-                    "version": "bench",
-                    "platform": "linux",
-                    "mode": "backend",
-                },
-                "role": "operator",
-                "scopes": [],
-            }
-            if token:
-                params["auth"] = {"token": token}
-            await ws.send(json.dumps({"type": "req", "id": "c", "method": "connect", "params": params}))
-            while True:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                if frame.get("type") == "res" and frame.get("id") == "c":
-                    break
-            if not frame.get("ok"):
-                raise RuntimeError(f"connect refused: {json.dumps(frame.get('error'))[:300]}")
-            connect_samples.append(time.perf_counter() - began)
-            if attempt < connects - 1:
-                continue
-            for n in range(round_trips):
-                if time.monotonic() > deadline:
-                    break
-                request_id = f"h{n}"
-                began = time.perf_counter()
-                await ws.send(
-                    json.dumps({"type": "req", "id": request_id, "method": "health", "params": {}})
-                )
-                while True:
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                    if frame.get("type") == "res" and frame.get("id") == request_id:
-                        break
-                if frame.get("ok"):
-                    rtt_samples.append(time.perf_counter() - began)
-                else:
-                    errors += 1
-                    note = str(frame.get("error"))[:120]
+        ws = await _connect(url, headers, token)
+        connect_samples.append(time.perf_counter() - began)
+        await ws.close()
+    began = time.perf_counter()
+    ws = await _connect(url, headers, token)
+    connect_samples.append(time.perf_counter() - began)
+    rtt_samples: list[float] = []
+    errors = 0
+    note = ""
+    try:
+        for n in range(round_trips):
+            if time.monotonic() > deadline:
+                break
+            began = time.perf_counter()
+            frame = await _call(ws, f"h{n}", "health", {})
+            if frame.get("ok"):
+                rtt_samples.append(time.perf_counter() - began)
+            else:
+                errors += 1
+                note = str(frame.get("error"))[:120]
+    finally:
+        await ws.close()
     return RpcStats(
         connect=summarize(connect_samples, 0, sum(connect_samples)),
         round_trip=summarize(rtt_samples, errors, sum(rtt_samples)),

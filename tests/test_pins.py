@@ -49,8 +49,8 @@ def test_python_requirements_are_bounded_or_exact() -> None:
         "dev/requirements.txt",
         "ops/requirements.txt",
     ):
-        for line in (ROOT / name).read_text().splitlines():
-            line = line.split("#", 1)[0].strip()
+        for raw in (ROOT / name).read_text().splitlines():
+            line = raw.split("#", 1)[0].strip()
             if not line or line.startswith("-r"):
                 continue
             assert "==" in line or ("<" in line and ">=" in line), f"{name}: {line} is unpinned"

@@ -1,0 +1,130 @@
+/** Admin API and page: device pairing over the gateway RPC (both backends), backups, restore. */
+import { describe, expect, it } from "vitest";
+import { env as bindings } from "cloudflare:workers";
+import { deriveDeviceIdentity } from "../src/gateway/device";
+import { accessToken, call, FakeSandbox, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+
+const withControl = (scenario: string) => originEnv(scenario, { CONTROL_ORIGIN: `${originEnv(scenario).GATEWAY_ORIGIN as string}/control` });
+
+describe("admin page", () => {
+  it("serves the page behind Access", async () => {
+    const { response } = await call(originEnv("admin"), request("/_admin/", { jwt: await accessToken(), browser: true }));
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain("/api/admin/devices");
+    expect(html).toContain("Back up now");
+    expect(secretsIn(html)).toEqual([]);
+  });
+});
+
+describe("devices over the gateway RPC (origin backend)", () => {
+  it("lists and approves pending devices with a signed Worker device", async () => {
+    const env = originEnv("devices-a");
+    const jwt = await accessToken();
+    const listed = await call(env, request("/api/admin/devices", { jwt }));
+    expect(listed.response.status).toBe(200);
+    const list = (await listed.response.json()) as { pending: { requestId: string }[]; paired: { deviceId: string }[] };
+    expect(list.pending.map((p) => p.requestId)).toEqual(["req-browser-1"]);
+    const own = await deriveDeviceIdentity(GATEWAY_TOKEN);
+    expect(list.paired.map((p) => p.deviceId)).toContain(own.deviceId);
+
+    const approved = await call(env, request("/api/admin/devices/req-browser-1/approve", { method: "POST", jwt }));
+    expect(approved.response.status).toBe(200);
+    const after = (await (await call(env, request("/api/admin/devices", { jwt }))).response.json()) as { pending: unknown[] };
+    expect(after.pending).toEqual([]);
+    expect(secretsIn(approved.logs.join("\n"))).toEqual([]);
+  });
+
+  it("approves all pending devices", async () => {
+    const { response } = await call(originEnv("devices-b"), request("/api/admin/devices/approve-all", { method: "POST", jwt: await accessToken() }));
+    expect(await response.json()).toMatchObject({ ok: true, approved: 1 });
+  });
+
+  it("explains the one-time approval of the Worker's device when the gateway is remote", async () => {
+    const { response } = await call(originEnv("unpaired-1"), request("/api/admin/devices", { jwt: await accessToken() }));
+    expect(response.status).toBe(409);
+    const body = (await response.json()) as { error: string };
+    expect(body.error).toMatch(/openclaw devices approve req-/);
+  });
+
+  it("rejects malformed request ids", async () => {
+    const { response } = await call(originEnv("devices-c"), request("/api/admin/devices/..%2Fx/approve", { method: "POST", jwt: await accessToken() }));
+    expect(response.status).toBe(400);
+  });
+});
+
+describe("devices over the gateway RPC (sandbox backend)", () => {
+  it("self-approves the Worker's device inside the container, then retries", async () => {
+    const fake = new FakeSandbox();
+    fake.processes.push({ id: "p1", command: "python3 /opt/openclaw-edge/boot.py run", status: "running", startTime: new Date() });
+    let approved = false;
+    fake.wsHandler = () => {
+      const pair = new WebSocketPair();
+      const gateway = pair[1];
+      gateway.accept();
+      gateway.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n1", ts: 1700000000000 } }));
+      gateway.addEventListener("message", (event) => {
+        const frame = JSON.parse(String(event.data)) as { id: string; method: string; params: { device?: { id: string } } };
+        if (frame.method === "connect") {
+          if (!approved) {
+            gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: false, error: { code: "NOT_PAIRED", message: "pairing required", details: { code: "PAIRING_REQUIRED", requestId: "req-worker", deviceId: frame.params.device?.id } } }));
+            gateway.close(1008, "pairing required");
+            return;
+          }
+          gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { type: "hello-ok" } }));
+        } else if (frame.method === "device.pair.list") {
+          gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { pending: [], paired: [] } }));
+        }
+      });
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    };
+    const approveScript = "node /tmp/openclaw-edge-approve-device.mjs";
+    fake.execResults[approveScript] = { success: true, exitCode: 0, stdout: '{"ok":true}', stderr: "" };
+    const originalExec = fake.exec.bind(fake);
+    fake.exec = async (command, options) => {
+      if (command === approveScript) approved = true;
+      return originalExec(command, options);
+    };
+
+    const { response } = await call(sandboxEnv(), request("/api/admin/devices", { jwt: await accessToken() }), { sandboxFactory: () => fake });
+    expect(response.status).toBe(200);
+    const exec = fake.calls.find((entry) => entry.method === "exec");
+    expect(exec?.args[0]).toBe(approveScript);
+    expect((exec?.args[1] as { env: Record<string, string> }).env).toMatchObject({ OPENCLAW_EDGE_APPROVE_REQUEST: "req-worker", OPENCLAW_GATEWAY_TOKEN: GATEWAY_TOKEN });
+    expect(fake.names().filter((name) => name === "wsConnect").length).toBe(2);
+    expect(fake.names()).toContain("writeFile");
+  });
+});
+
+describe("backups through the control API", () => {
+  it("reports backup status from the control API and from R2", async () => {
+    await bindings.BACKUP_BUCKET?.put("openclaw-edge/snapshots/aaa", "x".repeat(10));
+    await bindings.BACKUP_BUCKET?.put("openclaw-edge/data/bb", "y".repeat(100));
+    const env = { ...withControl("backup-a"), BACKUP_BUCKET: bindings.BACKUP_BUCKET };
+    const { response } = await call(env, request("/api/admin/backup", { jwt: await accessToken() }));
+    const body = (await response.json()) as { backup: { repository_size: number }; bucket: { snapshot_count: number; repository_size: number } };
+    expect(body.backup.repository_size).toBe(1234);
+    expect(body.bucket).toMatchObject({ snapshot_count: 1, repository_size: 110 });
+  });
+
+  it("backs up, lists snapshots, restores and restarts", async () => {
+    const env = withControl("backup-b");
+    const jwt = await accessToken();
+    const backup = await call(env, request("/api/admin/backup", { method: "POST", jwt }));
+    expect(await backup.response.json()).toMatchObject({ ok: true, snapshot_id: "snap1" });
+    const list = await call(env, request("/api/admin/snapshots", { jwt }));
+    expect(await list.response.json()).toMatchObject({ snapshots: [{ short_id: "abcdef01" }] });
+    const restore = await call(env, request("/api/admin/restore", { method: "POST", jwt, body: JSON.stringify({ snapshot_id: "abcdef0123" }) }));
+    expect(await restore.response.json()).toMatchObject({ ok: true, snapshot_id: "abcdef0123" });
+    const bad = await call(env, request("/api/admin/restore", { method: "POST", jwt, body: JSON.stringify({ snapshot_id: "../../etc" }) }));
+    expect(bad.response.status).toBe(400);
+    const restart = await call(env, request("/api/admin/gateway/restart", { method: "POST", jwt }));
+    expect(await restart.response.json()).toEqual({ ok: true });
+  });
+
+  it("answers 501 with an explanation when the origin backend has no CONTROL_ORIGIN", async () => {
+    const { response } = await call(originEnv("backup-c"), request("/api/admin/backup", { method: "POST", jwt: await accessToken() }));
+    expect(response.status).toBe(501);
+    expect(((await response.json()) as { error: string }).error).toContain("CONTROL_ORIGIN");
+  });
+});
