@@ -1,0 +1,50 @@
+/** Missing configuration: 503 listing names (never values) everywhere but /sandbox-health. */
+import { describe, expect, it } from "vitest";
+import { containerEnv, missingConfig, SECRETS, VARS } from "../src/config";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+
+describe("configuration errors", () => {
+  it("keep /sandbox-health answering", async () => {
+    const { response } = await call({}, request("/sandbox-health"));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "ok" });
+  });
+
+  it("answer 503 JSON with the missing names for API calls", async () => {
+    const env = { MOLTBOT_GATEWAY_TOKEN: GATEWAY_TOKEN, GATEWAY_ORIGIN: "http://127.0.0.1:1" };
+    for (const path of ["/api/status", "/_admin/", "/cdp/json/version", "/anything"]) {
+      const { response } = await call(env, request(path, { jwt: await accessToken() }));
+      expect(response.status, path).toBe(503);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ error: "configuration error", missing: ["CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD"] });
+      expect(secretsIn(text)).toEqual([]);
+    }
+  });
+
+  it("answer an HTML page for browsers", async () => {
+    const { response } = await call({ BACKUP_PASSWORD: "backup-password-91d3e2" }, request("/", { browser: true }));
+    expect(response.status).toBe(503);
+    const html = await response.text();
+    expect(html).toContain("<code>MOLTBOT_GATEWAY_TOKEN</code>");
+    expect(html).not.toContain("backup-password-91d3e2");
+  });
+
+  it("require the container's secrets, an LLM key and the SANDBOX binding for the sandbox backend", () => {
+    expect(missingConfig(sandboxEnv())).toEqual([]);
+    const missing = missingConfig(sandboxEnv({ BACKUP_PASSWORD: "", ANTHROPIC_API_KEY: undefined, SANDBOX: undefined }));
+    expect(missing).toEqual(["BACKUP_PASSWORD", "one of ANTHROPIC_API_KEY, OPENAI_API_KEY", "SANDBOX (Durable Object binding)"]);
+    expect(missingConfig(originEnv("cfg"))).toEqual([]);
+  });
+
+  it("map every container entry of the catalogue to its container name", () => {
+    const env: Record<string, string> = {};
+    for (const entry of [...SECRETS, ...VARS]) env[entry.name] = `value-of-${entry.name}`;
+    const out = containerEnv(env);
+    for (const entry of [...SECRETS, ...VARS]) {
+      const target = entry.containerName ?? entry.name;
+      if (entry.container) expect(out[target], entry.name).toBe(`value-of-${entry.name}`);
+      else expect(out[entry.name], entry.name).toBeUndefined();
+    }
+    expect(out.TELEGRAM_DM_ALLOW_FROM).toBe("value-of-TELEGRAM_DM_ALLOW_FROM");
+  });
+});

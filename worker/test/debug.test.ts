@@ -1,0 +1,54 @@
+/** /debug/* exists only with DEBUG_ROUTES=true, shows names not values, has no exec route. */
+import { describe, expect, it } from "vitest";
+import { BOOT_RUN } from "../src/backend/sandbox";
+import { accessToken, call, FakeSandbox, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+
+describe("debug routes", () => {
+  it("are 404 unless DEBUG_ROUTES=true", async () => {
+    const jwt = await accessToken();
+    for (const value of [undefined, "false", "1", "TRUE"]) {
+      const env = originEnv("debug", value === undefined ? {} : { DEBUG_ROUTES: value });
+      for (const path of ["/debug/env", "/debug/version", "/debug/processes"]) {
+        const { response } = await call(env, request(path, { jwt }));
+        expect(response.status, `${path} with ${String(value)}`).toBe(404);
+      }
+    }
+  });
+
+  it("show which names are set, never values", async () => {
+    const fake = new FakeSandbox();
+    const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/env", { jwt: await accessToken() }), { sandboxFactory: () => fake });
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(secretsIn(text)).toEqual([]);
+    const body = JSON.parse(text) as { entries: { name: string; set: boolean }[] };
+    expect(body.entries).toContainEqual({ name: "MOLTBOT_GATEWAY_TOKEN", kind: "secret", set: true });
+    expect(body.entries).toContainEqual({ name: "DISCORD_BOT_TOKEN", kind: "secret", set: false });
+  });
+
+  it("list processes and redact logs and config", async () => {
+    const fake = new FakeSandbox();
+    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
+    fake.execResults['cat "${OPENCLAW_STATE_DIR:-$HOME/.openclaw}/openclaw.json"'] = {
+      success: true, exitCode: 0, stderr: "",
+      stdout: JSON.stringify({ gateway: { auth: { mode: "token", token: "test-gateway-token-6f1c2a9e" }, port: 18789 }, channels: { telegram: { botToken: "123456:telegram-test-token", dmPolicy: "pairing" } } }),
+    };
+    const env = sandboxEnv({ DEBUG_ROUTES: "true" });
+    const jwt = await accessToken();
+    const deps = { sandboxFactory: () => fake };
+    const processes = await call(env, request("/debug/processes", { jwt }), deps);
+    expect(await processes.response.json()).toMatchObject({ processes: [{ id: "p1", command: BOOT_RUN }] });
+    const logs = await (await call(env, request("/debug/logs?id=p1", { jwt }), deps)).response.text();
+    expect(secretsIn(logs)).toEqual([]);
+    const config = await (await call(env, request("/debug/container-config", { jwt }), deps)).response.text();
+    expect(secretsIn(config)).toEqual([]);
+    expect(JSON.parse(config)).toMatchObject({ gateway: { port: 18789, auth: { mode: "token" } }, channels: { telegram: { dmPolicy: "pairing" } } });
+  });
+
+  it("have no command execution route", async () => {
+    const fake = new FakeSandbox();
+    const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/cli?cmd=id", { jwt: await accessToken() }), { sandboxFactory: () => fake });
+    expect(fake.names()).not.toContain("exec");
+    expect(response.status).not.toBe(200);
+  });
+});

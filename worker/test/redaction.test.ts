@@ -1,0 +1,34 @@
+/** Log redaction of tokens, secrets, keys and passwords in URLs, headers and bodies. */
+import { describe, expect, it } from "vitest";
+import { createLogger, redactHeaders, redactText, redactValue } from "../src/lib/log";
+import { GATEWAY_TOKEN, sandboxEnv, SECRET_VALUES, secretsIn } from "./helpers";
+
+describe("redaction", () => {
+  it("removes sensitive URL parameters", () => {
+    const out = redactText("https://h/x?token=abc123&page=2&secret=s3&api_key=k&password=p#frag");
+    expect(out).toBe("https://h/x?token=[REDACTED]&page=2&secret=[REDACTED]&api_key=[REDACTED]&password=[REDACTED]#frag");
+  });
+
+  it("removes sensitive headers", () => {
+    const headers = new Headers({ authorization: "Bearer abc", cookie: "CF_Authorization=x", "x-api-key": "k", "cf-access-jwt-assertion": "j", accept: "text/html" });
+    expect(redactHeaders(headers)).toEqual({
+      authorization: "[REDACTED]", cookie: "[REDACTED]", "x-api-key": "[REDACTED]", "cf-access-jwt-assertion": "[REDACTED]", accept: "text/html",
+    });
+  });
+
+  it("removes sensitive fields in JSON bodies and free text", () => {
+    expect(redactText('{"botToken":"123:abc","name":"bot","password":"hunter2"}')).toBe('{"botToken":"[REDACTED]","name":"bot","password":"[REDACTED]"}');
+    expect(redactText("Authorization: Bearer eyJhbGciOi.x.y done")).toBe("Authorization: Bearer [REDACTED] done");
+    expect(redactText("OPENAI_API_KEY=sk-123 other=1")).toBe("OPENAI_API_KEY=[REDACTED] other=1");
+    expect(redactValue({ nested: { apiKey: "k", list: [{ secret: "s" }], count: 3 } })).toEqual({ nested: { apiKey: "[REDACTED]", list: [{ secret: "[REDACTED]" }], count: 3 } });
+  });
+
+  it("removes every configured secret value wherever it appears", () => {
+    const lines: string[] = [];
+    const log = createLogger(sandboxEnv(), (line) => lines.push(line));
+    log.info(`failure talking to gateway with ${GATEWAY_TOKEN}`, { detail: `r2 ${SECRET_VALUES.R2_SECRET_ACCESS_KEY}`, harmless: SECRET_VALUES.TELEGRAM_BOT_TOKEN });
+    expect(lines).toHaveLength(1);
+    expect(secretsIn(lines[0] ?? "")).toEqual([]);
+    expect(lines[0]).toContain("failure talking to gateway");
+  });
+});
