@@ -2,7 +2,8 @@
 
 `dev.run` (make dev), the e2e session fixture and the benchmarks all drive this one class, so
 what the tests prove is what a developer runs. Pieces, in start order (all on 127.0.0.1):
-s3 (moto, stands in for R2), access (Access stand-in), llm (LLM stand-in), boot (the
+s3 (moto, stands in for R2), access (Access stand-in), llm (LLM stand-in), edge (network
+stand-in: browsers reach the gateway as remote clients, as in a deployment), boot (the
 container's boot code running a real OpenClaw gateway on the host), worker (`wrangler dev`).
 """
 
@@ -29,7 +30,7 @@ from dev.access import AccessIssuer, load_or_create_key
 from dev.s3 import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
-PIECES = ("s3", "access", "llm", "boot", "worker")
+PIECES = ("s3", "access", "llm", "edge", "boot", "worker")
 LlmMode = Literal["auto", "standin", "real"]
 Progress = Callable[[str], None]
 # Names a developer may have exported for the real provider ("with a real key, use it").
@@ -52,6 +53,7 @@ class Ports:
     llm: int = 8791
     s3: int = 8792
     inspector: int = 8793
+    edge: int = 8794
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class StackConfig:
     bucket: str = "openclaw-edge-dev"
     backup_interval_seconds: int = 30
     token_ttl_seconds: int = 3600
+    simulate_remote_browser: bool = True
+    """Route the Worker to the gateway through `edge`, so browsers are remote and need device
+    pairing (as deployed). False: the Worker talks to the gateway directly (benchmarks)."""
     host_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     """Where a real LLM key is looked up (the developer's environment by default)."""
 
@@ -320,6 +325,7 @@ class Stack:
                 "R2_ENDPOINT": cfg.url("s3").rstrip("/"),
                 "BACKUP_INTERVAL_SECONDS": str(cfg.backup_interval_seconds),
                 "WORKER_URL": cfg.url("worker").rstrip("/"),
+                "OPENCLAW_CONFIG_OVERRIDES": json.dumps(self.config_overrides()),
             }
         )
         if self.uses_real_llm():
@@ -338,10 +344,26 @@ class Stack:
             )
         return env
 
+    def gateway_origin(self) -> str:
+        """What the Worker's GATEWAY_ORIGIN points at: the edge stand-in or the gateway."""
+        cfg = self.config
+        return cfg.url("edge" if cfg.simulate_remote_browser else "gateway").rstrip("/")
+
+    def config_overrides(self) -> dict[str, object]:
+        """OpenClaw config merged over the boot code's (OPENCLAW_CONFIG_OVERRIDES).
+
+        In origin mode the Worker sends the upstream's origin (GATEWAY_ORIGIN) as `Origin`, and
+        a remote browser's origin must be allowed explicitly, next to the Worker's own.
+        """
+        origins = [self.config.url("worker").rstrip("/"), self.gateway_origin()]
+        return {"gateway": {"controlUi": {"allowedOrigins": origins}}}
+
     def worker_argv(self) -> list[str]:
         cfg, ports = self.config, self.config.ports
         variables = {
-            "GATEWAY_ORIGIN": cfg.url("gateway").rstrip("/"),
+            "GATEWAY_ORIGIN": cfg.url("edge" if cfg.simulate_remote_browser else "gateway").rstrip(
+                "/"
+            ),
             "CONTROL_ORIGIN": cfg.url("control").rstrip("/"),
             "CF_ACCESS_JWKS_URL": cfg.url("access", "/cdn-cgi/access/certs"),
             "CF_ACCESS_TEAM_DOMAIN": cfg.access_team_domain,
@@ -439,6 +461,23 @@ class Stack:
                 start_timeout=30,
                 describe="LLM stand-in (OpenAI + Anthropic compatible)",
             ),
+            "edge": PieceSpec(
+                "edge",
+                [
+                    python,
+                    "-m",
+                    "dev.edge",
+                    "--port",
+                    str(ports.edge),
+                    "--upstream-port",
+                    str(ports.gateway),
+                ],
+                ROOT,
+                base,
+                lambda: port_in_use(ports.edge),
+                start_timeout=30,
+                describe="network stand-in (browser WebSockets reach the gateway as remote)",
+            ),
             "boot": PieceSpec(
                 "boot",
                 [python, str(ROOT / "container" / "boot.py"), "run"],
@@ -456,7 +495,12 @@ class Stack:
                 "worker",
                 self.worker_argv(),
                 ROOT / "worker",
-                {**self._base_env(), "WRANGLER_SEND_METRICS": "false", "NO_COLOR": "1"},
+                {
+                    **self._base_env(),
+                    "WRANGLER_SEND_METRICS": "false",
+                    "CLOUDFLARE_CF_FETCH_ENABLED": "false",
+                    "NO_COLOR": "1",
+                },
                 lambda: http_status(cfg.url("worker", "/sandbox-health")) == 200,
                 start_timeout=120,
                 stop_timeout=10,
@@ -473,8 +517,10 @@ class Stack:
         self.check_prerequisites(wanted)
         specs = self.specs()
         # Stand-ins first (the boot code restores from s3 at once), then boot + worker together.
-        for wave in (["s3", "access", "llm"], ["boot", "worker"]):
+        for wave in (["s3", "access", "llm", "edge"], ["boot", "worker"]):
             batch = [p for p in wave if p in wanted]
+            if "edge" in batch and not self.config.simulate_remote_browser:
+                batch.remove("edge")
             if "llm" in batch and self.uses_real_llm():
                 batch.remove("llm")
                 self.progress("llm: real provider key found in the environment; stand-in skipped")

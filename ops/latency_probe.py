@@ -58,6 +58,9 @@ CRITERION_RATIO: Final = 2.0
 STOP_RATIO: Final = 3.0
 """Plan phase 2 stop criterion: latency 3x the Kubernetes deployment or worse."""
 
+AUTH_FAILURES: Final = frozenset({301, 302, 303, 307, 308, 401, 403})
+"""Answers that mean the request never reached the gateway (Access login, refused token)."""
+
 MAX_REQUESTS: Final = 500
 MAX_WS_SAMPLES: Final = 100
 MAX_COLD_START_WAIT_SECONDS: Final = 6 * 3600
@@ -439,6 +442,8 @@ def measure_cold_start(
                     "error": None,
                 }
             last = f"HTTP {status}"
+            if status in AUTH_FAILURES:  # credentials do not heal by waiting
+                break
         sleep(min(2.0, max(0.0, timeout - (clock() - start))))
     return {"waitedSeconds": wait_seconds, "ms": None, "attempts": attempts, "error": last}
 

@@ -89,6 +89,13 @@ def debug_routes_violation(
     )
 
 
+def _items(value: Any) -> list[Any]:
+    """Elements of a list-like value; the policy runtime wraps lists in a Sequence proxy."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        return []
+    return list(value)
+
+
 def _split_pattern(pattern: str) -> tuple[str, str]:
     text = pattern.strip().lower()
     for scheme in ("https://", "http://"):
@@ -104,19 +111,15 @@ def access_patterns(props: Mapping[str, Any]) -> list[str]:
     domain = props.get("domain")
     if isinstance(domain, str) and domain:
         patterns.append(domain)
-    self_hosted = props.get("selfHostedDomains")
-    if isinstance(self_hosted, list | tuple):
-        patterns.extend(d for d in self_hosted if isinstance(d, str) and d)
-    destinations = props.get("destinations")
-    if isinstance(destinations, list | tuple):
-        for destination in destinations:
-            if not isinstance(destination, Mapping):
-                continue
-            if destination.get("type", "public") != "public":
-                continue
-            uri = destination.get("uri")
-            if isinstance(uri, str) and uri:
-                patterns.append(uri)
+    patterns.extend(d for d in _items(props.get("selfHostedDomains")) if isinstance(d, str) and d)
+    for destination in _items(props.get("destinations")):
+        if not isinstance(destination, Mapping):
+            continue
+        if destination.get("type", "public") != "public":
+            continue
+        uri = destination.get("uri")
+        if isinstance(uri, str) and uri:
+            patterns.append(uri)
     return patterns
 
 
@@ -202,9 +205,7 @@ def debug_routes_validate(args: ResourceValidationArgs, report_violation: Report
         return
     configured = _config(args).get("devEnvironments")
     environments = (
-        [str(e) for e in configured]
-        if isinstance(configured, list | tuple)
-        else list(DEFAULT_DEV_ENVIRONMENTS)
+        [str(e) for e in _items(configured)] if configured is not None else DEFAULT_DEV_ENVIRONMENTS
     )
     message = debug_routes_violation(args.props, environments)
     if message:
@@ -241,8 +242,7 @@ def ssm_secure_string_validate(
     """ssm-secure-string: every SSM parameter the stack declares is a SecureString."""
     if args.resource_type != SSM_PARAMETER_TYPE:
         return
-    allowed = _config(args).get("allowedPlainNames")
-    names = [str(n) for n in allowed] if isinstance(allowed, list | tuple) else []
+    names = [str(n) for n in _items(_config(args).get("allowedPlainNames"))]
     message = ssm_type_violation(args.props, names)
     if message:
         report_violation(message, None)

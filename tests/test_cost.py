@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -234,3 +235,20 @@ def test_cost_guard_rejects_a_non_positive_budget() -> None:
 
 def test_cost_guard_type_token_is_what_the_policy_reads() -> None:
     assert CostGuard.TYPE == "openclaw-edge:cost:CostGuard"
+
+
+def test_sample_outputs_carry_the_current_estimate() -> None:
+    # docs/project_docs/T-20260219-003/sample-outputs.json renders the committed phase documents;
+    # its costEstimate must be what this model computes from the inputs it lists.
+    sample = Path(__file__).resolve().parent.parent / "docs/project_docs/T-20260219-003"
+    recorded = json.loads((sample / "sample-outputs.json").read_text())["costEstimate"]
+    i = recorded["inputs"]
+    inputs = CostInputs(
+        instance_type=i["instanceType"],
+        sleep_after=i["sleepAfter"],
+        active_hours_per_day=i["activeHoursPerDay"],
+        max_instances=i["maxInstances"],
+        state_size_mb=i["stateSizeMb"],
+        snapshot_interval_seconds=i["snapshotIntervalSeconds"],
+    )
+    assert json.loads(json.dumps(estimate(inputs).to_output())) == recorded

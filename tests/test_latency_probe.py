@@ -311,6 +311,21 @@ def test_cold_start_waits_then_retries_until_healthy() -> None:
     assert doc["endpoints"]["a"]["coldStart"]["attempts"] == 1
 
 
+def test_cold_start_stops_at_an_authentication_failure() -> None:
+    gateway = FakeGateway()
+    gateway.start()
+    try:
+        a, b = _endpoints(gateway, gateway, {**ENV, "PROBE_B_ACCESS_CLIENT_ID": "nobody"})
+        settings = probe.ProbeSettings(
+            requests=1, ws_samples=0, timeout=5, cold_start_wait=0, cold_start_timeout=60
+        )
+        doc = probe.run_probe(a, b, settings, sleep=lambda _: None)
+    finally:
+        gateway.stop()
+    cold = doc["endpoints"]["b"]["coldStart"]
+    assert cold == {"waitedSeconds": 0, "ms": None, "attempts": 1, "error": "HTTP 403"}
+
+
 @pytest.mark.parametrize(
     "settings",
     [

@@ -12,6 +12,7 @@ import pytest
 
 from ops import latency_probe, phase_docs
 from ops.phase_docs import Evidence, Verdict
+from tests.pulumi_harness import run
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "project_docs" / "T-20260219-003"
@@ -307,3 +308,20 @@ def test_committed_documents_are_rendered_from_the_sample(tmp_path: Path) -> Non
             f"{committed} is stale: regenerate it (README.md in that folder)"
         )
     assert "SAMPLE" in (DOCS / "phase-1.md").read_text()
+
+
+def test_outputs_of_the_real_program_fill_every_stack_fact(tmp_path: Path) -> None:
+    # As `pulumi stack output --json` prints them: secret outputs masked.
+    result = run(tmp_path)
+    outputs = {
+        k: phase_docs.SECRET_PLACEHOLDER if k in result.secret_outputs else v
+        for k, v in result.outputs.items()
+    }
+    assert set(sample_outputs()) == set(outputs), "sample-outputs.json lacks or adds an output"
+    ev = Evidence(json.loads(json.dumps(outputs)), repo_root=ROOT)
+    text = render(ev, 1)
+    assert "unverified (not in outputs)" not in text
+    v = verdicts(ev)
+    assert [v[i] for i in ("1-1", "1-2", "1-3", "1-4", "1-5", "1-6", "1-7")] == ["possible"] * 7
+    for secret in result.secret_outputs:
+        assert str(result.outputs[secret]) not in text

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+from google.protobuf import struct_pb2  # type: ignore[import-untyped]
+from pulumi.runtime import proto
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -16,9 +19,12 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.policy import _PolicyAnalyzerServicer  # the engine's entry point
 
 from infra import cost
+from infra.offline_plan import redact
 from policy import openclaw_policies as p
+from tests.pulumi_harness import run
 
 HOST = "moltworker.example.com"
 
@@ -299,3 +305,125 @@ def test_violation_messages_never_echo_parameter_values() -> None:
     message = p.ssm_type_violation(props)
     assert message is not None
     assert "sk-live-VERY-SECRET" not in message
+
+
+# --- through the pack's analyzer service (as the Pulumi engine calls it) ------------------------
+
+
+def _servicer() -> Any:
+    return _PolicyAnalyzerServicer(
+        "openclaw-edge", "0.1.0", p.build_policies(), EnforcementLevel.ADVISORY
+    )
+
+
+def _struct(props: dict[str, Any]) -> Any:
+    value = struct_pb2.Struct()
+    value.update(props)
+    return value
+
+
+def _analyze(resource_type: str, props: dict[str, Any], protect: bool = False) -> list[Any]:
+    request = proto.AnalyzeRequest(
+        type=resource_type,
+        properties=_struct(props),
+        urn=_urn(resource_type, "r"),
+        name="r",
+        options=proto.AnalyzerResourceOptions(protect=protect),
+    )
+    return list(_servicer().Analyze(request, None).diagnostics)
+
+
+def _analyze_stack(*resources: tuple[str, str, dict[str, Any]]) -> list[Any]:
+    request = proto.AnalyzeStackRequest(
+        resources=[
+            proto.AnalyzerResource(
+                type=t, properties=_struct(props), urn=_urn(t, name), name=name,
+                options=proto.AnalyzerResourceOptions(),
+            )
+            for t, name, props in resources
+        ]
+    )  # fmt: skip
+    return list(_servicer().AnalyzeStack(request, None).diagnostics)
+
+
+def test_engine_path_reports_mandatory_violations() -> None:
+    diagnostics = _analyze(p.COST_GUARD_TYPE, _guard(57.6))
+    assert [d.policyName for d in diagnostics] == ["cost-within-budget"]
+    assert diagnostics[0].enforcementLevel == 1  # proto EnforcementLevel.MANDATORY
+    assert _analyze(p.COST_GUARD_TYPE, _guard(20)) == []
+    assert [d.policyName for d in _analyze(p.R2_BUCKET_TYPE, {"name": "b"})] == [
+        "r2-bucket-protected"
+    ]
+    assert _analyze(p.R2_BUCKET_TYPE, {"name": "b"}, protect=True) == []
+    assert [
+        d.policyName for d in _analyze(p.SSM_PARAMETER_TYPE, {"name": "/x", "type": "String"})
+    ] == ["ssm-secure-string"]
+    assert [d.policyName for d in _analyze(p.WORKER_DEPLOY_TYPE, _worker(True, "prod"))] == [
+        "no-debug-routes-outside-dev"
+    ]
+
+
+def test_engine_path_reads_proxied_lists_in_access_applications() -> None:
+    # The runtime wraps lists in a Sequence proxy: selfHostedDomains and destinations must count.
+    covered_by_list = _app(selfHostedDomains=["other.example.com", HOST])
+    assert _analyze_stack(_domain(), covered_by_list) == []
+    covered_by_uri = _app(destinations=[{"type": "public", "uri": HOST}])
+    assert _analyze_stack(_domain(), covered_by_uri) == []
+    diagnostics = _analyze_stack(_domain(), _app(selfHostedDomains=["other.example.com"]))
+    assert [d.policyName for d in diagnostics] == ["access-covers-worker-hostname"]
+    assert diagnostics[0].urn == _urn(p.CUSTOM_DOMAIN_TYPE, "domain")
+
+
+# --- the real program under mocks, checked by the pack ----------------------------------------
+
+
+def _pack_violations(result: Any) -> list[str]:
+    """Run every policy of the pack over what the program registered (secrets redacted)."""
+    messages: list[str] = []
+    resources: list[tuple[str, str, dict[str, Any]]] = []
+    for record in result.mocks.records:
+        props = redact(record.inputs)
+        resources.append((record.type, record.name, props))
+        args = ResourceValidationArgs(
+            record.type,
+            props,
+            _urn(record.type, record.name),
+            record.name,
+            _opts(bool(record.options.get("protect"))),
+            None,
+        )
+        for policy in p.build_policies():
+            if isinstance(policy, ResourceValidationPolicy):
+                messages.extend(f"{policy.name}: {m}" for m in _run(policy.name, args))
+    access = "access-covers-worker-hostname"
+    messages.extend(f"{access}: {m}" for m in _run(access, _stack(*resources)))
+    return messages
+
+
+def test_the_dev_stack_passes_the_pack(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    types = {r.type for r in result.mocks.records}
+    assert {
+        p.COST_GUARD_TYPE,
+        p.WORKER_DEPLOY_TYPE,
+        p.R2_BUCKET_TYPE,
+        p.SSM_PARAMETER_TYPE,
+    } <= types
+    assert p.ACCESS_APPLICATION_TYPE in types
+    assert _pack_violations(result) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "stack", "policy"),
+    [
+        ({"debugRoutes": "true"}, "prod", "no-debug-routes-outside-dev"),
+        ({"protectBucket": "false"}, "dev", "r2-bucket-protected"),
+        ({"monthlyBudgetUsd": "20"}, "dev", "cost-within-budget"),
+        ({"instanceType": "standard-2"}, "dev", "cost-within-budget"),
+    ],
+)
+def test_the_program_trips_the_pack_when_config_is_unsafe(
+    tmp_path: Path, overrides: dict[str, object], stack: str, policy: str
+) -> None:
+    violations = _pack_violations(run(tmp_path, overrides, stack=stack))
+    assert [v.split(":")[0] for v in violations] == [policy], violations

@@ -42,6 +42,8 @@ TAG_RESTORE_FAILED = "restore-failed"
 HOME_TAG_PREFIX = "home="
 SQLITE_SUFFIX = ".snapshot"
 SQLITE_HEADER = b"SQLite format 3\x00"
+# Rows OpenClaw rewrites while idle (lease renewals, diagnostics): not a reason to snapshot.
+VOLATILE_TABLES = frozenset({"state_leases", "agent_database_leases", "diagnostic_events"})
 
 # What is worth keeping, relative to HOME. Missing ones are skipped.
 STATE_PATHS = (
@@ -106,6 +108,7 @@ class Backup:
         self._lock = threading.Lock()
         self.sqlite_dir = settings.edge_dir / "sqlite"
         self._last_retention = 0.0
+        self._db_digests: dict[Path, tuple[str, str]] = {}
         status.update("backup", configured=settings.backup.configured)
 
     # ---- restic plumbing -------------------------------------------------------------
@@ -238,19 +241,51 @@ class Backup:
         databases: list[Path] = []
         for path, info in self._walk():
             rel = str(path.relative_to(self.home))
-            extra = ""
             if path.suffix in {".sqlite", ".sqlite3", ".db"} and is_sqlite(path):
                 databases.append(path)
-                # Readers touch -shm; only the -wal carries committed-but-unmerged data.
-                with contextlib.suppress(FileNotFoundError):
-                    wal = Path(str(path) + "-wal").stat()
-                    if wal.st_size:
-                        extra = f"wal:{wal.st_size}:{wal.st_mtime_ns}"
-            digest.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\0".encode())
-            digest.update(extra.encode() + b"\n")
+                # The gateway renews leases every few seconds: compare content, not mtimes.
+                digest.update(f"{rel}\0db\0{self._database_digest(path, info)}\n".encode())
+            else:
+                digest.update(
+                    f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n".encode()
+                )
             files += 1
             total += info.st_size
         return TreeScan(digest.hexdigest(), files, total, databases)
+
+    def _database_digest(self, path: Path, info: os.stat_result) -> str:
+        """Hash of every row outside VOLATILE_TABLES; cached while file and -wal are untouched."""
+        wal_key = ""
+        with contextlib.suppress(FileNotFoundError):
+            wal = Path(str(path) + "-wal").stat()
+            wal_key = f"{wal.st_size}:{wal.st_mtime_ns}"
+        key = f"{info.st_size}:{info.st_mtime_ns}:{wal_key}"
+        cached = self._db_digests.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        digest = hashlib.sha256()
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            try:
+                tables = [
+                    row[0]
+                    for row in db.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                    )
+                    if row[0] not in VOLATILE_TABLES
+                ]
+                for table in tables:
+                    digest.update(table.encode() + b"\0")
+                    quoted = '"' + table.replace('"', '""') + '"'
+                    for row in db.execute(f"SELECT * FROM {quoted}"):  # noqa: S608
+                        digest.update(repr(row).encode())
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return key  # unreadable right now: fall back to the file's stat
+        value = digest.hexdigest()
+        self._db_digests[path] = (key, value)
+        return value
 
     def _copy_databases(self, databases: Sequence[Path]) -> None:
         """Consistent copies of live SQLite files next to (not inside) the state."""

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openclaw_boot.backup import TAG_RESTORE_FAILED, Backup
@@ -87,7 +88,7 @@ def wipe(home: Path) -> None:
             child.unlink()
 
 
-def restic_snapshots(backup: Backup) -> list[dict[str, object]]:
+def restic_snapshots(backup: Backup) -> list[dict[str, Any]]:
     return backup.snapshots()
 
 
@@ -101,7 +102,8 @@ def test_first_boot_initialises_then_backup_wipe_restore_is_identical(
     populate(home)
     expected = kept(home)
     first = backup.snapshot(reason="test")
-    assert first["ok"] and first["snapshot_id"], first
+    assert first["ok"], first
+    assert first["snapshot_id"], first
 
     wipe(home)
     assert make_backup(backup_env).boot_restore()["state"] == "ok"
@@ -169,7 +171,8 @@ def test_failed_restore_protects_history(
     (home / ".openclaw").mkdir()
     (home / ".openclaw" / "openclaw.json").write_text("{}\n")
     taken = bad.snapshot()
-    assert taken["ok"] and taken["snapshot_id"]
+    assert taken["ok"]
+    assert taken["snapshot_id"]
     # ...but retention, even with keep-last 1, is refused while protected.
     assert bad.apply_retention(force=True)["reason"].startswith("protected")
     snaps = restic_snapshots(bad)
@@ -254,7 +257,8 @@ def test_kill_9_during_snapshot_leaves_repository_usable(
             check=True,
         ).stdout
     )
-    assert retry["ok"] and retry["snapshot_id"]
+    assert retry["ok"]
+    assert retry["snapshot_id"]
 
 
 def test_one_shot_commands_print_json(
@@ -276,15 +280,19 @@ def test_one_shot_commands_print_json(
     make_backup(backup_env).boot_restore()
     populate(home, files=3)
     taken = boot("snapshot")
-    assert taken["ok"] is True and taken["skipped"] is False
+    assert taken["ok"] is True
+    assert taken["skipped"] is False
     listed = boot("snapshots")["snapshots"]
-    assert isinstance(listed, list) and len(listed) == 1
+    assert isinstance(listed, list)
+    assert len(listed) == 1
     assert {"id", "short_id", "time", "paths", "tags"} <= set(listed[0])
     wipe(home)
     restored = boot("restore", "latest")
-    assert restored["ok"] is True and restored["error"] is None
+    assert restored["ok"] is True
+    assert restored["error"] is None
     assert (home / ".openclaw" / "workspace" / "notes" / "todo.md").exists()
     missing = boot("restore", "deadbeef")
-    assert missing["ok"] is False and missing["error"] == "no such snapshot"
+    assert missing["ok"] is False
+    assert missing["error"] == "no such snapshot"
     status = boot("status")
     assert status["backup"]["configured"] is True  # type: ignore[index]

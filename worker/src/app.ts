@@ -42,7 +42,7 @@ export function createApp(deps: Deps = {}): Hono<AppEnv> {
   app.route("/", cdp);
 
   const access = requireAccess();
-  app.use("*", async (c, next) => (isCdpPath(c.req.path) ? next() : access(c, next)));
+  app.use("*", (c, next) => (isCdpPath(c.req.path) ? next() : access(c as Parameters<typeof access>[0], next)));
 
   app.route("/", status);
   app.route("/", admin);

@@ -20,7 +20,7 @@ interface VarEntry {
 }
 
 export const SECRETS: readonly SecretEntry[] = catalog.secrets as SecretEntry[];
-export const VARS: readonly VarEntry[] = catalog.vars as VarEntry[];
+export const VARS: readonly VarEntry[] = catalog.vars;
 const KNOWN = new Set([...SECRETS, ...VARS].map((entry) => entry.name));
 
 function known<N extends string>(name: N): N {

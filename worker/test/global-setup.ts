@@ -1,13 +1,15 @@
 // Starts the real loopback servers the workerd tests talk to and hands their addresses (and the
 // Access signing keys) to the tests through vitest's provide/inject.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import "./provided";
 import type { TestProject } from "vitest/node";
 import { makeAccessKeys, startFakeGateway, startJwksServer } from "./fixtures/servers";
 import { GATEWAY_TOKEN } from "./fixtures/constants";
 
 function dockerfileSandboxTag(): string | null {
   try {
-    const text = readFileSync(new URL("../../container/Dockerfile", import.meta.url), "utf8");
+    const text = readFileSync(fileURLToPath(new URL("../../container/Dockerfile", import.meta.url)), "utf8");
     return /^FROM\s+docker\.io\/cloudflare\/sandbox:(\S+)/m.exec(text)?.[1] ?? null;
   } catch {
     return null;
@@ -26,13 +28,4 @@ export default async function setup(project: TestProject) {
     await gateway.close();
     await jwks.close();
   };
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    jwksUrl: string;
-    accessKeys: import("./fixtures/servers").AccessKeys;
-    gatewayOrigin: string;
-    dockerfileSandboxTag: string | null;
-  }
 }

@@ -1,6 +1,7 @@
 /** Test helpers that run inside workerd: environments, Access tokens, app calls, sockets, a Sandbox double. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
+import "./provided";
 import { SignJWT, importJWK, type JWK } from "jose";
 import { createApp } from "../src/app";
 import type { Env } from "../src/config";
@@ -35,9 +36,10 @@ export function sandboxEnv(overrides: Record<string, unknown> = {}): Env {
     ...SECRET_VALUES,
     R2_BUCKET_NAME: "bucket-test",
     TELEGRAM_DM_ALLOW_FROM: "111,222",
-    SANDBOX: {} as DurableObjectNamespace,
+    // Never used: tests replace the factory; the sandbox backend only checks the binding exists.
+    SANDBOX: {} as unknown as Env["SANDBOX"],
     ...overrides,
-  } as Env;
+  };
 }
 
 export interface TokenOptions {
@@ -100,7 +102,8 @@ export class SocketProbe {
   constructor(readonly socket: WebSocket) {
     socket.accept();
     socket.addEventListener("message", (event) => {
-      const data = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+      const raw: string | ArrayBuffer = event.data as string | ArrayBuffer;
+      const data = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
       const waiter = this.waiting.shift();
       if (waiter) waiter(data);
       else this.messages.push(data);

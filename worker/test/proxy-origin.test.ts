@@ -77,7 +77,7 @@ describe("origin backend: WebSocket", () => {
     probe.socket.send(JSON.stringify({ type: "req", id: "c1", method: "connect", params: { auth: { token: "wrong-token" }, role: "operator", scopes: [] } }));
     const answer = await probe.nextJson();
     expect(answer).toMatchObject({ id: "c1", ok: false });
-    const message = String((answer.error as { message: string }).message);
+    const message = (answer.error as { message: string }).message;
     expect(message).toContain("restart it from /_admin/");
     const closed = await probe.closed;
     expect(closed.code).toBe(1008);

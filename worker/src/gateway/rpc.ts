@@ -44,9 +44,15 @@ export interface RpcSession {
   readonly deviceId: string;
 }
 
+interface Waiter {
+  match: (frame: Frame) => boolean;
+  resolve: (frame: Frame) => void;
+  reject: (error: Error) => void;
+}
+
 class FrameQueue {
   private frames: Frame[] = [];
-  private waiters: { match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; reject: (error: Error) => void }[] = [];
+  private waiters: Waiter[] = [];
   private closedWith: Error | undefined;
 
   push(frame: Frame): void {
@@ -68,8 +74,8 @@ class FrameQueue {
     const index = this.frames.findIndex(match);
     if (index >= 0) return Promise.resolve(this.frames.splice(index, 1)[0] as Frame);
     if (this.closedWith) return Promise.reject(this.closedWith);
-    return new Promise<Frame>((resolve, reject) => {
-      const waiter = { match, resolve, reject };
+    return new Promise<Frame>((resolve, reject: (error: Error) => void) => {
+      const waiter: Waiter = { match, resolve, reject };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((candidate) => candidate !== waiter);
         reject(new GatewayRpcError(`gateway did not answer ${what} within ${STEP_TIMEOUT_MS} ms`, "TIMEOUT"));
@@ -108,7 +114,8 @@ export async function withGatewayRpc<T>(backend: Backend, token: string, use: (s
   const queue = new FrameQueue();
   socket.addEventListener("message", (event) => {
     try {
-      queue.push(JSON.parse(typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data)) as Frame);
+      const raw: string | ArrayBuffer = event.data as string | ArrayBuffer;
+      queue.push(JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw)) as Frame);
     } catch {
       // non-JSON frames are not part of the protocol
     }
@@ -130,7 +137,8 @@ export async function withGatewayRpc<T>(backend: Backend, token: string, use: (s
     if (details.code === "PAIRING_REQUIRED" && details.deviceId === identity.deviceId && typeof details.requestId === "string") {
       throw new WorkerDeviceNotPaired(details.requestId, identity.deviceId);
     }
-    throw new GatewayRpcError(error.message ?? `${what} failed`, String(details.code ?? error.code ?? "ERROR"), details);
+    const code = typeof details.code === "string" ? details.code : (error.code ?? "ERROR");
+    throw new GatewayRpcError(error.message ?? `${what} failed`, code, details);
   };
   try {
     const challenge = await queue.next((frame) => frame.type === "event" && frame.event === "connect.challenge", "connect.challenge");

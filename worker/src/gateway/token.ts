@@ -61,9 +61,11 @@ export function explainConnectFailure(data: string, connectId: string | undefine
   const frame = parse(data) as { type?: unknown; id?: unknown; ok?: unknown; error?: { message?: unknown; details?: { code?: unknown } } } | undefined;
   if (!frame || frame.type !== "res" || frame.id !== connectId || frame.ok !== false || !frame.error) return data;
   const code = typeof frame.error.details?.code === "string" ? frame.error.details.code : "";
-  const help = AUTH_CODES[code] ?? (/token|password|unauthori/i.test(String(frame.error.message)) ? TOKEN_MISMATCH_HELP : undefined);
+  const text = typeof frame.error.message === "string" ? frame.error.message : "";
+  const help = AUTH_CODES[code] ?? (/token|password|unauthori/i.test(text) ? TOKEN_MISMATCH_HELP : undefined);
   if (help === undefined) return data;
-  return JSON.stringify({ ...frame, error: { ...frame.error, message: `${String(frame.error.message ?? "unauthorized")} — ${help}` } });
+  const original = typeof frame.error.message === "string" ? frame.error.message : "unauthorized";
+  return JSON.stringify({ ...frame, error: { ...frame.error, message: `${original} — ${help}` } });
 }
 
 /** Close reasons are limited to 123 bytes; keep the gateway's code, point at the fix. */

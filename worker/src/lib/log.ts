@@ -14,7 +14,7 @@ export function isSensitiveName(name: string): boolean {
 const QUERY_PARAM = /([?&;])([^=&;#\s]+)=([^&;#\s"']*)/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const JSON_FIELD = /("([^"\\]*(?:\\.[^"\\]*)*)"\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
-const ASSIGNMENT = /\b([A-Za-z0-9_.-]*(?:token|secret|password|passwd|api[_-]?key)[A-Za-z0-9_.-]*)\s*[=:]\s*([^\s,;&"']+)/gi;
+const ASSIGNMENT = /\b([A-Za-z0-9_.-]*(?:token|secret|password|passwd|api[_-]?key)[A-Za-z0-9_.-]*)\s*[=:]\s*([^\s,;&"'#[]+)/gi;
 
 /** Redacts secrets from free text: known values first, then anything shaped like a credential. */
 export function redactText(text: string, secrets: readonly string[] = []): string {

@@ -29,7 +29,8 @@ export function relayWebSocket(upstream: WebSocket, options: RelayOptions = {}):
   server.accept();
   upstream.accept();
   server.addEventListener("message", (event) => {
-    const data = typeof event.data === "string" && options.toUpstream ? options.toUpstream(event.data) : event.data;
+    const raw: string | ArrayBuffer = event.data as string | ArrayBuffer;
+    const data = typeof raw === "string" && options.toUpstream ? options.toUpstream(raw) : raw;
     try {
       upstream.send(data);
     } catch {
@@ -37,7 +38,8 @@ export function relayWebSocket(upstream: WebSocket, options: RelayOptions = {}):
     }
   });
   upstream.addEventListener("message", (event) => {
-    const data = typeof event.data === "string" && options.toClient ? options.toClient(event.data) : event.data;
+    const raw: string | ArrayBuffer = event.data as string | ArrayBuffer;
+    const data = typeof raw === "string" && options.toClient ? options.toClient(raw) : raw;
     try {
       server.send(data);
     } catch {

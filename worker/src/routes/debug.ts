@@ -46,4 +46,6 @@ export const debug = new Hono<AppEnv>()
     if (config === null) return c.json({ error: "the container config is only available for the sandbox backend" }, 501);
     const log = c.get("log");
     return c.json(JSON.parse(log.redact(JSON.stringify(redactValue(config)))) as object);
-  });
+  })
+  // Unknown debug paths end here instead of reaching the gateway proxy.
+  .all("/debug/*", (c) => c.json({ error: "not found" }, 404));

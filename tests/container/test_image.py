@@ -1,0 +1,65 @@
+"""The Dockerfile's supply-chain rules: every download pinned and hashed, every tool present,
+npm tools locked by sha512, and the build context containing what the Dockerfile copies."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .conftest import CONTAINER
+
+DOCKERFILE = (CONTAINER / "Dockerfile").read_text()
+TOOLS = ("gh", "ghq", "gwq", "mcp-grafana", "bb", "jq", "git", "restic", "python3", "openclaw")
+
+
+def test_every_fetch_is_checked_against_a_pinned_sha256() -> None:
+    fetches = re.findall(r'fetch "([^"]+)"\s*\\\s*\n\s*(\S+) "\$\{(\w+)\}"', DOCKERFILE)
+    assert len(fetches) == 4, fetches  # node, restic, jq, babashka
+    for url, _target, sha_arg in fetches:
+        assert url.startswith("https://"), url
+        assert re.search(rf"^ARG {sha_arg}=[0-9a-f]{{64}}$", DOCKERFILE, re.MULTILINE), sha_arg
+        for version_arg in re.findall(r"\$\{(\w+_VERSION)\}", url):
+            assert re.search(rf"^ARG {version_arg}=\S+$", DOCKERFILE, re.MULTILINE), version_arg
+    assert "sha256sum -c -" in DOCKERFILE
+    assert "curl -k" not in DOCKERFILE
+    assert not re.search(r"\|\s*(sh|bash)\b", DOCKERFILE), "no pipe-to-shell"
+
+
+def test_node_is_24_lts_new_enough_for_openclaw() -> None:
+    version = re.search(r"^ARG NODE_VERSION=(\d+)\.(\d+)\.(\d+)$", DOCKERFILE, re.MULTILINE)
+    assert version
+    major, minor = int(version.group(1)), int(version.group(2))
+    assert major == 24
+    assert minor >= 16
+
+
+def test_go_tools_are_exact_versions() -> None:
+    installs = re.findall(r'go install "([^"@]+)@v\$\{(\w+)\}"', DOCKERFILE)
+    assert {path.rsplit("/", 1)[-1] for path, _ in installs} == {"gh", "ghq", "gwq", "mcp-grafana"}
+    for _path, arg in installs:
+        assert re.search(rf"^ARG {arg}=\d+\.\d+\.\d+$", DOCKERFILE, re.MULTILINE), arg
+
+
+def test_all_user_tools_are_installed() -> None:
+    for tool in TOOLS:
+        assert re.search(rf"(?<![\w-]){re.escape(tool)}(?![\w-])", DOCKERFILE), tool
+
+
+def test_npm_tools_are_locked_by_sha512() -> None:
+    package = json.loads((CONTAINER / "tools" / "package.json").read_text())
+    for name, spec in package["dependencies"].items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", spec), f"{name}@{spec} is not exact"
+    lock = json.loads((CONTAINER / "tools" / "package-lock.json").read_text())
+    for path, entry in lock["packages"].items():
+        if path:
+            assert entry.get("integrity", "").startswith("sha512-"), path
+    assert set(package["dependencies"]) == {"@openai/codex", "@anthropic-ai/claude-code"}
+
+
+def test_build_context_has_what_the_dockerfile_copies() -> None:
+    for source in re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, re.MULTILINE):
+        for item in source.split():
+            assert (CONTAINER / item).exists(), item
+    ignore = (CONTAINER / ".dockerignore").read_text()
+    for item in ("boot.py", "openclaw_boot/", "tools/package.json", "tools/package-lock.json"):
+        assert f"!{item}" in ignore
