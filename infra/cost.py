@@ -111,6 +111,7 @@ ASSUMPTIONS: Final[dict[str, object]] = {
     "classAPerSnapshot": ASSUMED_CLASS_A_PER_SNAPSHOT,
     "classBPerSnapshot": ASSUMED_CLASS_B_PER_SNAPSHOT,
     "snapshotsOnlyWhileRunning": ASSUMED_SNAPSHOTS_ONLY_WHILE_RUNNING,
+    "r2FreeTier": "the account's R2 free tier is assumed unused by its other buckets",
     "notModelled": "Workers/Durable Object requests beyond the plan's allowance, container egress"
     " beyond 1 TB, Workers Logs, AI Gateway and LLM provider charges, Browser Rendering",
 }

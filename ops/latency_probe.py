@@ -58,8 +58,8 @@ CRITERION_RATIO: Final = 2.0
 STOP_RATIO: Final = 3.0
 """Plan phase 2 stop criterion: latency 3x the Kubernetes deployment or worse."""
 
-AUTH_FAILURES: Final = frozenset({301, 302, 303, 307, 308, 401, 403})
-"""Answers that mean the request never reached the gateway (Access login, refused token)."""
+AUTH_FAILURES: Final = frozenset({301, 302, 303, 307, 308, 401, 403, 404})
+"""Answers waiting cannot fix: Access login, refused credentials, a wrong path."""
 
 MAX_REQUESTS: Final = 500
 MAX_WS_SAMPLES: Final = 100
@@ -472,6 +472,7 @@ class ProbeSettings:
     timeout: float = 30.0
     cold_start_wait: float | None = None
     cold_start_timeout: float = 300.0
+    cold_start_path: str = "/readyz"
 
     def validate(self) -> None:
         """Refuse unbounded or nonsensical plans."""
@@ -483,8 +484,8 @@ class ProbeSettings:
             0 <= self.cold_start_wait <= MAX_COLD_START_WAIT_SECONDS
         ):
             raise ProbeError(f"--cold-start-wait must be 0..{MAX_COLD_START_WAIT_SECONDS}")
-        if not self.http_path.startswith("/") or not self.ws_path.startswith("/"):
-            raise ProbeError("--http-path and --ws-path must start with /")
+        if not all(p.startswith("/") for p in (self.http_path, self.ws_path, self.cold_start_path)):
+            raise ProbeError("--http-path, --ws-path and --cold-start-path must start with /")
 
 
 def _ratio(b: float | None, a: float | None) -> float | None:
@@ -536,7 +537,7 @@ def run_probe(
         sleep(settings.cold_start_wait)
         for e in (b, a):
             cold[e.key] = measure_cold_start(
-                _join(e.url, settings.http_path),
+                _join(e.url, settings.cold_start_path),
                 e.credentials.headers(),
                 wait_seconds=settings.cold_start_wait,
                 timeout=settings.cold_start_timeout,
@@ -602,6 +603,7 @@ def run_probe(
             "httpPath": settings.http_path,
             "wsPath": settings.ws_path,
             "coldStartWaitSeconds": settings.cold_start_wait,
+            "coldStartPath": settings.cold_start_path,
             "deviceIdentity": device is not None,
         },
         "criterion": {"maxRatio": CRITERION_RATIO, "stopRatio": STOP_RATIO, "baseline": "a"},
@@ -671,6 +673,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--cold-start-timeout", type=float, default=300.0)
     parser.add_argument(
+        "--cold-start-path",
+        default="/readyz",
+        help="path that answers 2xx once the gateway accepts connections",
+    )
+    parser.add_argument(
         "--device-key", type=Path, help="Ed25519 private key (PEM) of a paired device"
     )
     parser.add_argument("--out", type=Path, help="write the JSON document here")
@@ -700,6 +707,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             timeout=args.timeout,
             cold_start_wait=args.cold_start_wait,
             cold_start_timeout=args.cold_start_timeout,
+            cold_start_path=args.cold_start_path,
         )
         doc = run_probe(a, b, settings, device=device)
     except (ProbeError, OSError) as exc:

@@ -239,7 +239,7 @@ def judge_iac_coverage(ev: Evidence) -> Finding:
     lines.append(
         f"Worker {_code(ev.output('workerName'))} with its container and Durable Object is "
         "shipped by `wrangler deploy` through pulumi-command: pulumi-cloudflare has no "
-        "Containers/Sandbox resource (docs/interfaces.md, DESIGN)"
+        "Containers/Sandbox resource (6.23: no container application, image or binding)"
     )
     return Finding(Verdict.CONSTRAINED, tuple(lines))
 

@@ -6,7 +6,12 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
+import signal
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -19,9 +24,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.sync.client import connect
 
 from ops import latency_probe as probe
 
+ROOT = Path(__file__).resolve().parent.parent
 CLIENT_ID = "probe-id"
 CLIENT_SECRET = "probe-secret-value"
 TOKEN = "gateway-token-value"
@@ -54,10 +61,10 @@ class FakeGateway:
     async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         if not self._authorized(request.headers):
             return conn.respond(HTTPStatus.FORBIDDEN, "Access denied\n")
+        await asyncio.sleep(self.delay)  # every metric, the WebSocket open included, is slower
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
         self.http_requests += 1
-        await asyncio.sleep(self.delay)
         if self.unavailable_requests > 0:
             self.unavailable_requests -= 1
             return conn.respond(HTTPStatus.SERVICE_UNAVAILABLE, "starting\n")
@@ -372,3 +379,98 @@ def test_probe_timings_use_the_injected_clock() -> None:
     probe.measure_http("http://127.0.0.1:9/", {}, 1, result, lambda: next(ticks))
     assert result.latencies_ms == []
     assert result.errors
+
+
+OPENCLAW = ROOT / ".venv" / "openclaw" / "node_modules" / ".bin" / "openclaw"
+NODE_SHIMS = ROOT / ".venv" / "node-shims"
+
+
+@pytest.fixture(scope="module")
+def real_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The pinned OpenClaw gateway on loopback (about a minute to start, ~1 GB)."""
+    if not OPENCLAW.exists():
+        pytest.skip("OpenClaw is not installed (make setup runs scripts/install-openclaw)")
+    home = tmp_path_factory.mktemp("openclaw-home")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "PATH": f"{NODE_SHIMS}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OPENCLAW_GATEWAY_TOKEN": TOKEN,
+    }
+    log = (home / "gateway.log").open("w")
+    proc = subprocess.Popen(
+        [str(OPENCLAW), "gateway", "--port", str(port), "--bind", "loopback",
+         "--allow-unconfigured"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (home / "gateway.log").read_text()[-2000:]
+            try:
+                if probe.http_get(f"{url}/readyz", {}, 2) == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        else:
+            pytest.fail("gateway did not become healthy within 180 s")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.slow
+def test_real_gateway_answers_the_handshake_and_health(real_gateway: str, tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "device.pem"
+    pem.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    env = {"OPENCLAW_GATEWAY_TOKEN": TOKEN}
+    out = tmp_path / "probe.json"
+    argv = ["--a", real_gateway, "--b", real_gateway, "--requests", "3", "--ws-samples", "2",
+            "--timeout", "30", "--device-key", str(pem), "--out", str(out)]  # fmt: skip
+    probe.main(argv, env=env)
+    doc = json.loads(out.read_text())
+    for key_ in ("a", "b"):
+        endpoint = doc["endpoints"][key_]
+        assert endpoint["ws"]["errors"] == [], endpoint["ws"]["errors"]
+        assert endpoint["ws"]["health"]["samples"] == 2
+        assert endpoint["http"]["statuses"] == {"200": 3}
+        # No Cloudflare Access in front of a bare gateway: the check says so.
+        assert endpoint["accessCheck"]["enforced"] is False
+    assert TOKEN not in out.read_text()
+
+
+@pytest.mark.slow
+def test_real_gateway_rejects_a_bad_device_signature(real_gateway: str) -> None:
+    key = Ed25519PrivateKey.generate()
+    device = probe.DeviceIdentity(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    ws_url = probe.ws_url(real_gateway, "/")
+    results: dict[bool, dict[str, Any]] = {}
+    for corrupt in (False, True):
+        with connect(ws_url, proxy=None, compression=None, open_timeout=30) as ws:
+            challenge = json.loads(ws.recv(timeout=30))
+            frame = probe.connect_frame("c1", challenge["payload"], TOKEN, device)
+            if corrupt:
+                signature = frame["params"]["device"]["signature"]
+                frame["params"]["device"]["signature"] = (
+                    "B" if signature[0] == "A" else "A"
+                ) + signature[1:]
+            ws.send(json.dumps(frame))
+            results[corrupt] = probe._await_response(ws, "c1", 30)
+    assert results[False]["ok"] is True
+    assert results[False]["payload"]["auth"]["scopes"] == ["operator.read"]
+    assert results[True]["ok"] is False
+    assert results[True]["error"]["details"]["code"] == "DEVICE_AUTH_SIGNATURE_INVALID"

@@ -14,5 +14,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 20_000,
+    // Test files share workers: the only module state is the JWKS cache, keyed by URL.
+    isolate: false,
   },
 });

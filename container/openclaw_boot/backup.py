@@ -543,8 +543,21 @@ class Backup:
                 Path(str(live) + side).unlink(missing_ok=True)
             shutil.copy2(copy, live)
 
-    def boot_restore(self) -> dict[str, Any]:
-        """Restore at boot. Any failure other than 'empty repository' protects history."""
+    def boot_restore(self, previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Restore at boot. Any failure other than 'empty repository' protects history.
+
+        `previous` is the persisted status of an earlier `run` in this same container (the
+        Worker restarts the process, not the disk): its local state is newer than any snapshot,
+        so it is kept, and a protection it was under stays on.
+        """
+        earlier = (previous or {}).get("restore") or {}
+        if earlier.get("at") and earlier.get("state") != "disabled":
+            # Never restore over this container's own state; keep reporting how it began.
+            self.status.update("restore", **earlier)
+            if (previous or {}).get("backup", {}).get("protected"):
+                self.status.update("backup", protected=True, last_error=earlier.get("error"))
+            log.info("process restart in the same container: local state kept")
+            return self.status.section("restore")
         configured = self.settings.backup.configured
         if not configured:
             self.status.update(

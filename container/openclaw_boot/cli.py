@@ -75,6 +75,8 @@ class Runner:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # An earlier `run` in this container (same disk) left its status behind.
+        self.previous = Status.read(settings.run_dir / "status.json")
         self.status = Status(settings.run_dir / "status.json", fresh=True)
         self.backup = Backup(settings, self.status)
         self.gateway = Gateway(settings, self.status)
@@ -138,13 +140,16 @@ class Runner:
 
     def run(self) -> int:
         settings = self.settings
+        if not settings.gateway_token_set:
+            log.error("OPENCLAW_GATEWAY_TOKEN is required (the gateway's auth token)")
+            return 2
         settings.run_dir.mkdir(parents=True, exist_ok=True)
         with open(_pid_file(settings), "w", encoding="ascii") as handle:
             handle.write(str(os.getpid()))
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, self._on_signal)
 
-        restore = self.backup.boot_restore()
+        restore = self.backup.boot_restore(self.previous)
         log.info("restore: %s", restore["state"])
         write_config(settings, self.status)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .settings import SECRET_ENV_NAMES, Settings, split_list
+from .settings import BACKUP_ONLY_ENV_NAMES, SECRET_ENV_NAMES, Settings, split_list
 
 JsonObject = dict[str, Any]
 
@@ -322,10 +322,11 @@ def validate(
     settings: Settings, env: Mapping[str, str], timeout: float = 60
 ) -> tuple[bool, list[str], list[str]]:
     """Run the real `openclaw config validate --json`; (valid, issues, warnings)."""
+    child_env = {k: v for k, v in env.items() if k not in BACKUP_ONLY_ENV_NAMES}
     try:
         proc = subprocess.run(
             [settings.openclaw_bin, "config", "validate", "--json"],
-            env=dict(env),
+            env=child_env,
             capture_output=True,
             text=True,
             timeout=timeout,

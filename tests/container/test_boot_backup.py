@@ -240,6 +240,8 @@ def test_kill_9_during_snapshot_leaves_repository_usable(
     proc.wait()
 
     after = make_backup(backup_env, fresh=False)
+    # What the next boot does first: drop the killed process's stale lock.
+    after.ensure_repository()
     check = after.restic("check", timeout=300, check=False)
     assert check.returncode == 0, check.stderr
     # The previous snapshot restores exactly, and the next snapshot works.
@@ -296,3 +298,22 @@ def test_one_shot_commands_print_json(
     assert missing["error"] == "no such snapshot"
     status = boot("status")
     assert status["backup"]["configured"] is True  # type: ignore[index]
+
+
+def test_process_restart_in_same_container_keeps_local_state(
+    backup_env: dict[str, str], home: Path, tmp_path: Path, restic_bin: str
+) -> None:
+    """The Worker may restart `run` in a container whose disk survived: no restore over it."""
+    first = make_backup({**backup_env, "RESTIC_BIN": str(failing_restic(tmp_path, restic_bin))})
+    first.boot_restore()
+    populate(home, files=2)
+    assert first.snapshot()["ok"]
+    wipe_marker = home / ".openclaw" / "workspace" / "local-only.md"
+    wipe_marker.write_text("not in any snapshot yet\n")
+    previous = first.status.snapshot()
+    previous["backup"]["protected"] = True
+    again = make_backup(backup_env)
+    restore = again.boot_restore(previous)
+    assert restore["state"] == previous["restore"]["state"]
+    assert wipe_marker.read_text() == "not in any snapshot yet\n"
+    assert again.status.protected is True

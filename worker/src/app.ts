@@ -5,6 +5,7 @@ import type { AppEnv, Deps } from "./context";
 import { selectBackend } from "./backend";
 import { isBrowserNavigation, requireAccess } from "./auth/access";
 import { createLogger, errorMessage } from "./lib/log";
+import { clientAddress } from "./lib/forwarded";
 import { configErrorPage } from "./lib/pages";
 import { admin } from "./routes/admin";
 import { cdp } from "./routes/cdp";
@@ -35,7 +36,7 @@ export function createApp(deps: Deps = {}): Hono<AppEnv> {
       if (isBrowserNavigation(c.req.raw)) return c.html(configErrorPage(missing), 503);
       return c.json({ error: "configuration error", missing }, 503);
     }
-    c.set("backend", selectBackend(c.env, deps));
+    c.set("backend", selectBackend(c.env, deps, clientAddress(c.req.raw)));
     await next();
   });
 

@@ -47,6 +47,11 @@ describe("devices over the gateway RPC (origin backend)", () => {
     expect(body.error).toMatch(/openclaw devices approve req-/);
   });
 
+  it("retries while the gateway is still starting its sidecars", async () => {
+    const { response } = await call(originEnv("starting-1"), request("/api/admin/devices", { jwt: await accessToken() }));
+    expect(response.status).toBe(200);
+  });
+
   it("rejects malformed request ids", async () => {
     const { response } = await call(originEnv("devices-c"), request("/api/admin/devices/..%2Fx/approve", { method: "POST", jwt: await accessToken() }));
     expect(response.status).toBe(400);

@@ -41,6 +41,22 @@ describe("origin backend: HTTP", () => {
     expect(secretsIn(logs.join("\n"), [GATEWAY_TOKEN, jwt])).toEqual([]);
   });
 
+  it("rebuilds X-Forwarded-* from CF-Connecting-IP and drops what the client sent", async () => {
+    const jwt = await accessToken();
+    const echo = async (ip: string) => {
+      const { response } = await call(env, request("/x", { jwt, headers: { "cf-connecting-ip": ip, "x-forwarded-for": "6.6.6.6", "x-real-ip": "6.6.6.6" } }));
+      return ((await response.json()) as { headers: Record<string, string | undefined> }).headers;
+    };
+    const remote = await echo("203.0.113.50");
+    expect(remote["x-forwarded-for"]).toBe("203.0.113.50");
+    expect(remote["x-forwarded-proto"]).toBe("https");
+    expect(remote["x-forwarded-host"]).toBe("claw.example.com");
+    expect(remote["x-real-ip"]).toBeUndefined();
+    const local = await echo("127.0.0.1");
+    expect(local["x-forwarded-for"]).toBeUndefined();
+    expect(local["x-real-ip"]).toBeUndefined();
+  });
+
   it("turns a gateway 401 into a message that says what to do", async () => {
     const { response } = await call(env, request("/boom", { jwt: await accessToken() }));
     expect(response.status).toBe(502);

@@ -32,6 +32,20 @@ describe("sandbox backend", () => {
     expect(secretsIn(logs.join("\n"))).toEqual([]);
   });
 
+  it("names the end user in X-Forwarded-For on probes and proxied requests", async () => {
+    const fake = new FakeSandbox();
+    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
+    const probes: (string | null)[] = [];
+    const original = fake.containerFetch.bind(fake);
+    fake.containerFetch = async (req, port) => {
+      if (new URL(req.url).pathname === "/readyz") probes.push(req.headers.get("x-forwarded-for"));
+      return original(req, port);
+    };
+    await call(sandboxEnv(), request("/x", { jwt: await accessToken(), headers: { "cf-connecting-ip": "198.51.100.23" } }), deps(fake));
+    expect(probes).toEqual(["198.51.100.23"]);
+    expect(fake.gatewayRequests[0]?.headers.get("x-forwarded-for")).toBe("198.51.100.23");
+  });
+
   it("does not start a second gateway when one is running", async () => {
     const fake = new FakeSandbox();
     fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });

@@ -5,7 +5,7 @@ import { createOriginBackend } from "./origin";
 import { createSandboxBackend, realSandboxFactory } from "./sandbox";
 import type { Backend } from "./types";
 
-export function selectBackend(env: Env, deps: Deps): Backend {
-  if (isOriginMode(env)) return createOriginBackend(env);
-  return createSandboxBackend(env, deps.sandboxFactory ?? realSandboxFactory);
+export function selectBackend(env: Env, deps: Deps, clientIp?: string): Backend {
+  if (isOriginMode(env)) return createOriginBackend(env, clientIp);
+  return createSandboxBackend(env, deps.sandboxFactory ?? realSandboxFactory, clientIp);
 }

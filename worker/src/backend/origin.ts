@@ -5,6 +5,7 @@
 import { N, read, type Env } from "../config";
 import type { Backend, ControlResult, GatewayStatus } from "./types";
 import { callControl } from "./control";
+import { applyForwarded } from "../lib/forwarded";
 
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -17,7 +18,7 @@ export function retarget(request: Request, origin: string): Request {
   return new Request(target.toString(), request);
 }
 
-export function createOriginBackend(env: Env): Backend {
+export function createOriginBackend(env: Env, clientIp?: string): Backend {
   const origin = read(env, N.gatewayOrigin) ?? "";
   const controlOrigin = read(env, N.controlOrigin);
   const token = read(env, N.gatewayToken) ?? "";
@@ -36,9 +37,10 @@ export function createOriginBackend(env: Env): Backend {
 
   const status = async (): Promise<GatewayStatus> => {
     try {
-      const response = await fetch(`${origin.replace(/\/+$/, "")}/readyz`, {
-        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-      });
+      const url = `${origin.replace(/\/+$/, "")}/readyz`;
+      const headers = new Headers();
+      applyForwarded(headers, clientIp, url);
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       await response.body?.cancel();
       if (response.ok) return { state: "running", backend: "origin" };
       return { state: "not_responding", backend: "origin", detail: `readyz answered HTTP ${response.status}` };
@@ -49,6 +51,7 @@ export function createOriginBackend(env: Env): Backend {
 
   return {
     kind: "origin",
+    clientIp,
     status,
     ensureRunning: async () => status(),
     startInBackground: async () => undefined,

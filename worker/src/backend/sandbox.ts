@@ -6,6 +6,7 @@ import { getSandbox } from "@cloudflare/sandbox";
 import { CONTROL_PORT, GATEWAY_PORT, N, containerEnv, read, startupTimeoutMs, type Env } from "../config";
 import type { Backend, ControlResult, GatewayStatus, ProcessSummary } from "./types";
 import { callControl } from "./control";
+import { applyForwarded } from "../lib/forwarded";
 
 export const SANDBOX_ID = "openclaw";
 export const BOOT = "python3 /opt/openclaw-edge/boot.py";
@@ -104,7 +105,7 @@ ws.onmessage = (event) => {
 };
 `;
 
-export function createSandboxBackend(env: Env, factory: SandboxFactory): Backend {
+export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp?: string): Backend {
   const sandbox = factory(env);
   const token = read(env, N.gatewayToken) ?? "";
 
@@ -113,8 +114,11 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory): Backend
 
   const probe = async (): Promise<{ ready: boolean; detail?: string }> => {
     try {
+      const url = `http://localhost:${GATEWAY_PORT}/readyz`;
+      const headers = new Headers();
+      applyForwarded(headers, clientIp, url);
       const response = await withTimeout(
-        sandbox.containerFetch(new Request(`http://localhost:${GATEWAY_PORT}/readyz`), GATEWAY_PORT),
+        sandbox.containerFetch(new Request(url, { headers }), GATEWAY_PORT),
         PROBE_TIMEOUT_MS,
         "readyz",
       );
@@ -205,6 +209,7 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory): Backend
 
   return {
     kind: "sandbox",
+    clientIp,
     status,
     ensureRunning,
     startInBackground: async () => {

@@ -25,6 +25,8 @@ export type ControlResult =
 
 export interface Backend {
   readonly kind: "sandbox" | "origin";
+  /** The end user's address (CF-Connecting-IP) for the gateway's client attribution, if any. */
+  readonly clientIp: string | undefined;
   status(): Promise<GatewayStatus>;
   /** Starts the gateway if needed and waits until /readyz answers, at most `timeoutMs`. */
   ensureRunning(timeoutMs: number): Promise<GatewayStatus>;

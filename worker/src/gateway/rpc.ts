@@ -5,6 +5,7 @@
  */
 import type { Backend } from "../backend/types";
 import { deriveDeviceIdentity, signChallenge } from "./device";
+import { applyForwarded } from "../lib/forwarded";
 
 const PROTOCOL = 4;
 const CLIENT = { id: "cli", version: "openclaw-edge-worker", platform: "linux", mode: "cli" } as const;
@@ -17,7 +18,7 @@ interface Frame {
   event?: string;
   ok?: boolean;
   payload?: unknown;
-  error?: { code?: string; message?: string; details?: Record<string, unknown> };
+  error?: { code?: string; message?: string; details?: Record<string, unknown>; retryable?: boolean; retryAfterMs?: number };
 }
 
 export class GatewayRpcError extends Error {
@@ -25,6 +26,7 @@ export class GatewayRpcError extends Error {
     message: string,
     readonly code: string,
     readonly details: Record<string, unknown> = {},
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "GatewayRpcError";
@@ -94,9 +96,9 @@ class FrameQueue {
 }
 
 async function openSocket(backend: Backend, token: string): Promise<WebSocket> {
-  const request = new Request("http://gateway.internal/", {
-    headers: { upgrade: "websocket", authorization: `Bearer ${token}` },
-  });
+  const headers = new Headers({ upgrade: "websocket", authorization: `Bearer ${token}` });
+  applyForwarded(headers, backend.clientIp, "https://gateway.internal/");
+  const request = new Request("http://gateway.internal/", { headers });
   const response = await backend.connectWebSocket(request);
   const socket = response.webSocket;
   if (response.status !== 101 || socket === null) {
@@ -138,7 +140,8 @@ export async function withGatewayRpc<T>(backend: Backend, token: string, use: (s
       throw new WorkerDeviceNotPaired(details.requestId, identity.deviceId);
     }
     const code = typeof details.code === "string" ? details.code : (error.code ?? "ERROR");
-    throw new GatewayRpcError(error.message ?? `${what} failed`, code, details);
+    const retryAfter = error.retryable === true ? Math.max(100, Math.min(error.retryAfterMs ?? 1_000, 3_000)) : undefined;
+    throw new GatewayRpcError(error.message ?? `${what} failed`, code, details, retryAfter);
   };
   try {
     const challenge = await queue.next((frame) => frame.type === "event" && frame.event === "connect.challenge", "connect.challenge");
@@ -180,14 +183,33 @@ export async function withGatewayRpc<T>(backend: Backend, token: string, use: (s
   }
 }
 
-/** Like withGatewayRpc, but approves the Worker's own device once (where the backend can) and retries. */
+const RETRY_BUDGET_MS = 12_000;
+
+/** Retries while the gateway answers "retryable" (e.g. still starting its sidecars), within a budget. */
+async function withRetries<T>(run: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + RETRY_BUDGET_MS;
+  for (;;) {
+    try {
+      return await run();
+    } catch (error) {
+      const wait = error instanceof GatewayRpcError ? error.retryAfterMs : undefined;
+      if (wait === undefined || Date.now() + wait > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/**
+ * Like withGatewayRpc, plus: retries retryable answers, and approves the Worker's own device once
+ * (where the backend can do that from inside the gateway host) before retrying.
+ */
 export async function gatewayRpc<T>(backend: Backend, token: string, use: (session: RpcSession) => Promise<T>): Promise<T> {
   try {
-    return await withGatewayRpc(backend, token, use);
+    return await withRetries(() => withGatewayRpc(backend, token, use));
   } catch (error) {
     if (!(error instanceof WorkerDeviceNotPaired)) throw error;
     const approval = await backend.selfApproveDevice(error.requestId);
     if (!approval.ok) throw new GatewayRpcError(approval.error, "PAIRING_REQUIRED", { requestId: error.requestId, deviceId: error.deviceId });
-    return withGatewayRpc(backend, token, use);
+    return withRetries(() => withGatewayRpc(backend, token, use));
   }
 }

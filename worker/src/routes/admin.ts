@@ -27,7 +27,7 @@ function rpcFailure(c: Context<AppEnv>, error: unknown): Response {
   const log = c.get("log");
   log.warn("gateway rpc failed", { error: errorMessage(error) });
   if (error instanceof GatewayRpcError) {
-    const status = error.code === "PAIRING_REQUIRED" ? 409 : error.code === "TIMEOUT" ? 504 : 502;
+    const status = error.code === "PAIRING_REQUIRED" ? 409 : error.code === "TIMEOUT" ? 504 : error.code === "UNAVAILABLE" ? 503 : 502;
     return c.json({ ok: false, error: log.redact(error.message), code: error.code }, status);
   }
   return c.json({ ok: false, error: log.redact(errorMessage(error)) }, 502);

@@ -10,10 +10,10 @@ import { explainCloseReason, explainConnectFailure, injectConnectToken, TOKEN_MI
 import { errorMessage } from "../lib/log";
 import { gatewayAuthErrorPage, loadingPage } from "../lib/pages";
 import { relayWebSocket } from "../lib/ws-relay";
+import { applyForwarded, clientAddress } from "../lib/forwarded";
 
-// The gateway rejects proxy-shaped requests from untrusted addresses ("unattributable proxy"), and
-// Access credentials are for the Worker only.
-const STRIPPED = /^(forwarded|x-real-ip|x-forwarded-.*|cf-access-jwt-assertion|cf-access-client-.*)$/i;
+// Access credentials are for the Worker only; forwarded headers are rebuilt by applyForwarded.
+const STRIPPED = /^(cf-access-jwt-assertion|cf-access-client-.*)$/i;
 
 function withoutAccessCookie(cookie: string): string {
   return cookie
@@ -23,7 +23,11 @@ function withoutAccessCookie(cookie: string): string {
     .join("; ");
 }
 
-export function upstreamHeaders(source: Headers, token: string, upstreamOrigin: string): Headers {
+/**
+ * Headers for the gateway. `Origin` is passed through unchanged: the gateway checks it against
+ * gateway.controlUi.allowedOrigins (the container sets that from WORKER_URL).
+ */
+export function upstreamHeaders(source: Headers, token: string, clientIp: string | undefined, publicUrl: string): Headers {
   const headers = new Headers();
   source.forEach((value, name) => {
     if (STRIPPED.test(name) || name.toLowerCase() === ACCESS_HEADER) return;
@@ -36,21 +40,17 @@ export function upstreamHeaders(source: Headers, token: string, upstreamOrigin: 
     else headers.delete("cookie");
   }
   headers.set("authorization", `Bearer ${token}`);
-  if (headers.has("origin")) headers.set("origin", upstreamOrigin);
+  applyForwarded(headers, clientIp, publicUrl);
   return headers;
 }
 
-function upstreamOriginOf(c: Context<AppEnv>): string {
-  const configured = read(c.env, N.gatewayOrigin);
-  return new URL(configured ?? c.req.url).origin;
-}
 
 function upstreamRequest(c: Context<AppEnv>): Request {
   const token = read(c.env, N.gatewayToken) ?? "";
   const raw = c.req.raw;
   const init: RequestInit = {
     method: raw.method,
-    headers: upstreamHeaders(raw.headers, token, upstreamOriginOf(c)),
+    headers: upstreamHeaders(raw.headers, token, clientAddress(raw), raw.url),
     redirect: "manual",
   };
   if (raw.method !== "GET" && raw.method !== "HEAD") init.body = raw.body;

@@ -1,0 +1,77 @@
+"""Session fixtures for the e2e tests: the local stack and a headless Debian Chromium.
+
+The stack is the same `dev.stack.Stack` that `make dev` runs, on the same loopback ports, with
+its state in `.dev-state/e2e` (wiped at the start). Screenshots go to `test-artifacts/`.
+Set OPENCLAW_EDGE_E2E=skip to skip these tests (e.g. while a `make dev` holds the ports).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from dev.stack import ROOT, PieceFailed, Stack, StackConfig
+
+E2E_STATE = ROOT / ".dev-state" / "e2e"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path(os.environ.get("OPENCLAW_EDGE_CHROMIUM", "/usr/bin/chromium"))
+# Debian's Chromium as root on a machine without a network (see docs/interfaces.md, dev stack).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    if os.environ.get("OPENCLAW_EDGE_E2E", "").lower() == "skip":
+        pytest.skip("OPENCLAW_EDGE_E2E=skip")
+    if not CHROMIUM.exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/setup-system (make setup)")
+    shutil.rmtree(E2E_STATE, ignore_errors=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    config = StackConfig(
+        state_dir=E2E_STATE,
+        llm="standin",
+        # Only "backup now" and the shutdown snapshot write snapshots, so counts are exact.
+        backup_interval_seconds=3600,
+    )
+    local = Stack(config, progress=lambda line: print(f"[e2e stack] {line}", flush=True))
+    try:
+        local.start()
+    except PieceFailed as error:
+        pytest.fail(f"the local stack did not start: {error}")
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(stack: Stack) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as a test artifact and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
