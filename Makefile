@@ -37,6 +37,7 @@ lint: setup
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) hadolint container/Dockerfile
+	$(RUN) actionlint
 	$(RUN) bash -c 'shellcheck scripts/* .ci/run $$(find container dev -name "*.sh")'
 	cd worker && ../$(RUN) npm run --silent lint
 	cd worker && ../$(RUN) npm run --silent typecheck

@@ -10,9 +10,10 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from dev.stack import PieceFailed, Stack, StackConfig
+from dev.stack import PieceFailed, Stack, StackConfig, http_status
 
 
 class _Stop(Exception):
@@ -21,6 +22,29 @@ class _Stop(Exception):
 
 def _raise_stop(_signum: int, _frame: object) -> None:
     raise _Stop
+
+
+class WorkerWatch:
+    """wrangler stays up when a rebuild fails (e.g. a half-saved edit): say so, once."""
+
+    def __init__(self, stack: Stack, progress: Callable[[str], None]) -> None:
+        self.stack = stack
+        self.progress = progress
+        self.misses = 0
+        self.next_check = time.monotonic() + 5
+
+    def check(self) -> None:
+        if "worker" not in self.stack.running or time.monotonic() < self.next_check:
+            return
+        self.next_check = time.monotonic() + 5
+        url = self.stack.config.url("worker", "/sandbox-health")
+        ok = http_status(url, timeout=5) == 200
+        if ok and self.misses >= 3:
+            self.progress("worker: answering again")
+        self.misses = 0 if ok else self.misses + 1
+        if self.misses == 3:
+            log = self.stack.running["worker"].log
+            self.progress(f"worker: not answering /sandbox-health (build error?); see {log}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,13 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"--reset: deleting {args.state_dir}")
         shutil.rmtree(args.state_dir)
     stack = Stack(StackConfig(state_dir=args.state_dir.resolve(), llm=args.llm), progress)
+    # Installed explicitly: a shell may start a background job with SIGINT ignored.
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     try:
         stack.start()
     except PieceFailed as error:
         print(f"\ndev: FAILED: {error}", file=sys.stderr, flush=True)
         return 1
-    except (KeyboardInterrupt, _Stop):
+    except _Stop:
         progress("interrupted while starting; stopping what started")
         stack.stop()
         return 130
@@ -76,14 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     code = 0
+    watch = WorkerWatch(stack, progress)
     try:
         while True:
             stack.check_alive()
+            watch.check()
             time.sleep(1)
     except PieceFailed as error:
         print(f"\ndev: FAILED: {error}", file=sys.stderr, flush=True)
         code = 1
-    except (KeyboardInterrupt, _Stop):
+    except _Stop:
         print("", flush=True)
         progress("stopping (final snapshot may take a few seconds)")
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -118,6 +118,22 @@ def _display(path: Path) -> str:
     return str(path)
 
 
+HEARTBEAT_SECONDS = 15
+
+
+def _last_line(path: Path, width: int = 110) -> str:
+    """The log's last non-empty line, shortened: shows what a slow piece is doing."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            lines = handle.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    return last if len(last) <= width else last[: width - 3] + "..."
+
+
 def _tail(path: Path, lines: int = 25) -> str:
     try:
         content = path.read_text(errors="replace").splitlines()
@@ -554,7 +570,15 @@ class Stack:
 
     def _wait_ready(self, names: list[str]) -> None:
         pending = set(names)
+        next_note = time.monotonic() + HEARTBEAT_SECONDS
         while pending:
+            if time.monotonic() >= next_note:
+                next_note = time.monotonic() + HEARTBEAT_SECONDS
+                for name in sorted(pending):
+                    run = self.running[name]
+                    waited = time.monotonic() - run.started_at
+                    last = _last_line(run.log)
+                    self.progress(f"{name}: still starting ({waited:.0f}s) - {last}")
             for name in sorted(pending):
                 run = self.running[name]
                 code = run.process.poll()

@@ -458,7 +458,7 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
     r.matching("adoptAccessPolicyId", adopt.access_policy_id, UUID, "a UUID")
 
     cost = CostSettings(
-        monthly_budget_usd=r.number("monthlyBudgetUsd", 50.0, 0.0, 100_000.0),
+        monthly_budget_usd=r.number("monthlyBudgetUsd", 50.0, 1.0, 100_000.0),
         active_hours_per_day=r.number("expectedActiveHoursPerDay", 24.0, 0.0, 24.0),
         state_size_mb=r.number("expectedStateSizeMb", 200.0, 0.0, 10_000_000.0),
     )

@@ -102,6 +102,9 @@ ASSUMED_CLASS_B_PER_SNAPSHOT: Final = 4
 """Restic backup: config get, key get, lock/index reads."""
 ASSUMED_SNAPSHOTS_ONLY_WHILE_RUNNING: Final = True
 """The snapshot loop runs inside the container, so a sleeping container takes no snapshots."""
+CRON_WAKES_CONTAINER: Final = True
+"""The Worker's cron watchdog starts a sleeping gateway on every run (worker/src/cron.ts), so each
+run keeps the container up for `sleepAfter`; a cron interval <= sleepAfter means it never sleeps."""
 
 ASSUMPTIONS: Final[dict[str, object]] = {
     "hoursPerMonth": HOURS_PER_MONTH,
@@ -111,6 +114,7 @@ ASSUMPTIONS: Final[dict[str, object]] = {
     "classAPerSnapshot": ASSUMED_CLASS_A_PER_SNAPSHOT,
     "classBPerSnapshot": ASSUMED_CLASS_B_PER_SNAPSHOT,
     "snapshotsOnlyWhileRunning": ASSUMED_SNAPSHOTS_ONLY_WHILE_RUNNING,
+    "cronWakesContainer": CRON_WAKES_CONTAINER,
     "r2FreeTier": "the account's R2 free tier is assumed unused by its other buckets",
     "notModelled": "Workers/Durable Object requests beyond the plan's allowance, container egress"
     " beyond 1 TB, Workers Logs, AI Gateway and LLM provider charges, Browser Rendering",
@@ -149,6 +153,46 @@ def parse_sleep_after(value: str) -> float | None:
     return float(sum(int(n) * _SECONDS_PER_UNIT[u] for n, u in parts))
 
 
+def cron_interval_seconds(expression: str) -> int | None:
+    """Seconds between runs of a 5-field cron expression with a fixed period, else None.
+
+    Handles the forms a watchdog uses: `*/N * * * *`, `* * * * *`, `M * * * *` (hourly; a comma
+    list of minutes counts as evenly spread), `M */H * * *` and `M H * * *` (daily). Anything else
+    (day/month/weekday restrictions, ranges) returns None: the cron is then not priced.
+    """
+    fields = expression.split()
+    if len(fields) != 5 or any(f != "*" for f in fields[2:]):
+        return None
+    minute, hour = fields[0], fields[1]
+    if hour == "*":
+        return _minute_period(minute)
+    return _hour_period(hour) if minute.isdigit() else None
+
+
+def _step(field: str) -> int | None:
+    match = re.fullmatch(r"\*/([1-9]\d*)", field)
+    return int(match.group(1)) if match else None
+
+
+def _minute_period(field: str) -> int | None:
+    if field == "*":
+        return 60
+    step = _step(field)
+    if step is not None:
+        return step * 60 if 60 % step == 0 else None
+    minutes = set(field.split(","))
+    if all(m.isdigit() for m in minutes) and 60 % len(minutes) == 0:
+        return 3600 // len(minutes)
+    return None
+
+
+def _hour_period(field: str) -> int | None:
+    step = _step(field)
+    if step is not None:
+        return step * 3600 if 24 % step == 0 else None
+    return 86400 if field.isdigit() else None
+
+
 def instance_type(name: str) -> InstanceType:
     """The predefined instance type called `name` (aliases allowed)."""
     resolved = INSTANCE_TYPE_ALIASES.get(name, name)
@@ -175,6 +219,9 @@ class CostInputs:
     """Expected size of the OpenClaw state directory that is snapshotted to R2."""
     snapshot_interval_seconds: int
     """Seconds between restic snapshots while the container runs."""
+    cron_interval_seconds: int | None = None
+    """Seconds between Worker cron runs (`cron_interval_seconds(config.cron)`), each of which
+    wakes a sleeping container; None leaves the cron out of the estimate."""
 
     def validate(self) -> None:
         """Raise CostModelError naming the config key of the first bad value."""
@@ -192,6 +239,11 @@ class CostInputs:
         if self.state_size_mb < 0:
             raise CostModelError(
                 f"openclaw-edge:expectedStateSizeMb must be >= 0, got {self.state_size_mb!r}"
+            )
+        if self.cron_interval_seconds is not None and self.cron_interval_seconds <= 0:
+            raise CostModelError(
+                "openclaw-edge:cron must run at a positive interval, got "
+                f"{self.cron_interval_seconds!r} seconds"
             )
         if self.snapshot_interval_seconds <= 0:
             raise CostModelError(
@@ -290,6 +342,7 @@ class CostBreakdown:
                 "maxInstances": self.inputs.max_instances,
                 "stateSizeMb": self.inputs.state_size_mb,
                 "snapshotIntervalSeconds": self.inputs.snapshot_interval_seconds,
+                "cronIntervalSeconds": self.inputs.cron_interval_seconds,
             },
             "assumptions": dict(self.assumptions),
             "ratesReadOn": RATES_READ_ON,
@@ -297,19 +350,28 @@ class CostBreakdown:
         }
 
 
-def running_hours_per_day(sleep_after: str, active_hours_per_day: float) -> float:
-    """Hours a day one instance is up: 24 for `never`, else activity plus an idle tail each session.
+def running_hours_per_day(
+    sleep_after: str, active_hours_per_day: float, cron_interval: int | None = None
+) -> float:
+    """Hours a day one instance is up: 24 for `never`, else activity plus idle tails.
 
     Activity is assumed to come in sessions of ASSUMED_ACTIVE_SESSION_HOURS; after each one the
-    container stays up for `sleep_after` before it sleeps.
+    container stays up for `sleep_after` before it sleeps. Each cron run (every `cron_interval`
+    seconds) starts it too and keeps it up for `sleep_after`; overlaps are not subtracted, so
+    the figure errs high.
     """
     sleep_seconds = parse_sleep_after(sleep_after)
     if sleep_seconds is None:
         return 24.0
-    if active_hours_per_day <= 0:
-        return 0.0
-    sessions = math.ceil(active_hours_per_day / ASSUMED_ACTIVE_SESSION_HOURS)
-    return min(24.0, active_hours_per_day + sessions * sleep_seconds / 3600)
+    hours = 0.0
+    if active_hours_per_day > 0:
+        sessions = math.ceil(active_hours_per_day / ASSUMED_ACTIVE_SESSION_HOURS)
+        hours = active_hours_per_day + sessions * sleep_seconds / 3600
+    if cron_interval is not None and CRON_WAKES_CONTAINER:
+        if cron_interval <= sleep_seconds:
+            return 24.0
+        hours += 24.0 * sleep_seconds / cron_interval
+    return min(24.0, hours)
 
 
 def container_cost(
@@ -359,7 +421,10 @@ def estimate(inputs: CostInputs) -> CostBreakdown:
     """Monthly cost of `inputs`: expected (with sleepAfter), always-on and worst case."""
     inputs.validate()
     spec = instance_type(inputs.instance_type)
-    hours = running_hours_per_day(inputs.sleep_after, inputs.active_hours_per_day) * DAYS_PER_MONTH
+    per_day = running_hours_per_day(
+        inputs.sleep_after, inputs.active_hours_per_day, inputs.cron_interval_seconds
+    )
+    hours = per_day * DAYS_PER_MONTH
     expected = container_cost(spec, hours)
     always_on = container_cost(spec, HOURS_PER_MONTH)
     worst = container_cost(spec, HOURS_PER_MONTH, instances=inputs.max_instances)

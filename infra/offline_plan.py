@@ -3,7 +3,11 @@ prints what it would declare — each resource with its parent and inputs (secre
 the wrangler commands in order (secret names only) — and writes the rendered wrangler.jsonc.
 It is NOT `pulumi preview`: no cloud API is asked anything.
 
-    python -m infra.offline_plan [--stack dev] [--config Pulumi.dev.yaml] [--build-dir build]"""
+    python -m infra.offline_plan [--stack dev] [--config Pulumi.dev.yaml] [--build-dir build]
+                                 [--outputs-json FILE]
+
+--outputs-json writes the stack outputs the way `pulumi stack output --json` shows them
+(secret outputs as "[secret]"), e.g. as the sample input of `python -m ops.phase_docs`."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +66,9 @@ class RecordingMocks(Mocks):
             resource_id = hashlib.sha256(args.name.encode()).hexdigest()[:32]
         elif args.typ == "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication":
             state["aud"] = hashlib.sha256(f"aud:{args.name}".encode()).hexdigest()
+            resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
+        elif args.typ == "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy":
+            resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
         elif args.typ == "cloudflare:index/r2Bucket:R2Bucket":
             resource_id = str(args.inputs.get("name", resource_id))
         return resource_id, state
@@ -261,8 +269,8 @@ def run_plan(
     secret_names: set[str],
     build_dir: Path,
     parameters: Mapping[str, str] | None = None,
-) -> tuple[str, RecordingMocks]:
-    """Run the program under mocks; return the plan text and the recording."""
+) -> tuple[str, ProgramRun]:
+    """Run the program under mocks; return the plan text and the finished run."""
 
     def read_parameter(path: str) -> str | None:
         return STAND_IN_PARAMETER if parameters is None else parameters.get(path)
@@ -271,7 +279,16 @@ def run_plan(
         return pulumi.Output.secret(f"config-secret-{key}") if key in secret_names else None
 
     result = execute(stack, values, read_secret, read_parameter, build_dir)
-    return format_plan(result.mocks, result.stack.worker.config_path, stack), result.mocks
+    return format_plan(result.mocks, result.stack.worker.config_path, stack), result
+
+
+def outputs_json(result: ProgramRun) -> str:
+    """Outputs as `pulumi stack output --json` prints them: secrets masked."""
+    shown = {
+        key: SECRET_TEXT if key in result.secret_outputs else value
+        for key, value in result.outputs.items()
+    }
+    return json.dumps(shown, indent=2, sort_keys=True) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--config", type=Path, help="stack file (default Pulumi.<stack>.yaml)")
     parser.add_argument("--build-dir", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument("--outputs-json", type=Path, help="also write the outputs as JSON here")
     args = parser.parse_args(argv)
     config_path = args.config or REPO_ROOT / f"Pulumi.{args.stack}.yaml"
     if not config_path.is_file():
@@ -286,11 +304,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     values, secret_names = stack_file_values(config_path)
     try:
-        text, _ = run_plan(args.stack, values, secret_names, args.build_dir)
+        text, result = run_plan(args.stack, values, secret_names, args.build_dir)
     except ValueError as error:  # ConfigError / MissingSecretError carry the fix
         print(f"offline plan: {error}", file=sys.stderr)
         return 1
     sys.stdout.write(text)
+    if args.outputs_json:
+        args.outputs_json.write_text(outputs_json(result))
+        print(f"Stack outputs (secrets masked): {args.outputs_json}")
     return 0
 
 

@@ -14,7 +14,7 @@ from infra.access import AccessGate, AccessGateArgs
 from infra.ai_gateway import LlmGateway, LlmGatewayArgs
 from infra.catalog import Catalog, load_catalog
 from infra.config import REPO_ROOT, ConfigSource, StackConfig, load_config
-from infra.cost import CostGuard, CostGuardArgs, CostInputs, estimate
+from infra.cost import CostGuard, CostGuardArgs, CostInputs, cron_interval_seconds, estimate
 from infra.hostname import WorkerHostname, WorkerHostnameArgs
 from infra.r2 import BackupBucket, BackupBucketArgs
 from infra.ssm import (
@@ -137,6 +137,7 @@ def build_stack(
         max_instances=config.max_instances,
         state_size_mb=config.cost.state_size_mb,
         snapshot_interval_seconds=config.backup_interval_seconds,
+        cron_interval_seconds=cron_interval_seconds(config.cron),
     )
     cost = CostGuard(
         "cost", CostGuardArgs(inputs=cost_inputs, budget_usd=config.cost.monthly_budget_usd)

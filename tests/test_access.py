@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from tests.pulumi_harness import ACCOUNT, IDP, one, run
@@ -35,7 +36,8 @@ def test_application_covers_the_worker_hostname(tmp_path: Path) -> None:
     assert app.inputs["domain"] == "bot.example.com"
     assert app.inputs["destinations"] == [{"type": "public", "uri": "bot.example.com"}]
     assert app.inputs["allowedIdps"] == [IDP]
-    assert app.inputs["policies"] == [{"id": "access-policy-id", "precedence": 1}]
+    policy_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "access-policy"))  # the mock's id
+    assert app.inputs["policies"] == [{"id": policy_id, "precedence": 1}]
     assert app.parent == "access"
 
 

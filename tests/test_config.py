@@ -64,7 +64,7 @@ def test_defaults_fill_everything_else() -> None:
         ({"workerVars": "not a map"}, "openclaw-edge:workerVars", "map of NAME"),
         ({"gatewayOrigin": "ftp://x"}, "openclaw-edge:gatewayOrigin", "http(s) URL"),
         ({"llmProvider": "gemini"}, "openclaw-edge:llmProvider", "anthropic, openai"),
-        ({"monthlyBudgetUsd": "-1"}, "openclaw-edge:monthlyBudgetUsd", "between 0"),
+        ({"monthlyBudgetUsd": "-1"}, "openclaw-edge:monthlyBudgetUsd", "between 1"),
         ({"expectedActiveHoursPerDay": "25"}, "openclaw-edge:expectedActiveHoursPerDay", "24"),
         ({"adoptAccessApplicationId": "app"}, "openclaw-edge:adoptAccessApplicationId", "UUID"),
         ({"compatibilityDate": "soon"}, "openclaw-edge:compatibilityDate", "a date"),

@@ -118,6 +118,50 @@ def test_four_hours_a_day_costs_a_few_dollars_on_top_of_the_plan() -> None:
     assert exact.cpu_usd == 0  # 365 vCPU-minutes fit in the 375 included
 
 
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("*/5 * * * *", 300),
+        ("* * * * *", 60),
+        ("17 * * * *", 3600),
+        ("0,30 * * * *", 1800),
+        ("0 */6 * * *", 21600),
+        ("0 3 * * *", 86400),
+        ("*/7 * * * *", None),  # not a fixed period within the hour
+        ("0 0 * * 1", None),  # weekday restriction: not priced
+        ("1-5 * * * *", None),
+        ("nonsense", None),
+    ],
+)
+def test_cron_interval(expression: str, seconds: int | None) -> None:
+    assert cost.cron_interval_seconds(expression) == seconds
+
+
+def test_a_cron_more_frequent_than_sleep_after_keeps_the_container_up() -> None:
+    # The watchdog (worker/src/cron.ts) starts a sleeping gateway on every run: with the default
+    # */5 cron, sleepAfter 10m never gets to sleep, so it costs what 24/7 costs.
+    inputs = with_(
+        ALWAYS_ON_STANDARD_1, sleep_after="10m", active_hours_per_day=2, cron_interval_seconds=300
+    )
+    breakdown = estimate(inputs)
+    assert breakdown.container.running_hours == pytest.approx(730)
+    assert breakdown.monthly_usd == pytest.approx(breakdown.always_on_monthly_usd)
+
+
+def test_a_sparse_cron_adds_one_sleep_after_per_run() -> None:
+    # Hourly cron, sleepAfter 10m: 24 runs x 10 min = 4 h/day on top of 2 h + 2 x 10 min.
+    hours = cost.running_hours_per_day("10m", 2, 3600)
+    assert hours == pytest.approx(2 + 2 * 10 / 60 + 24 * 10 / 60)
+    assert cost.running_hours_per_day("10m", 0, 3600) == pytest.approx(4)
+    assert cost.running_hours_per_day("10m", 2, None) == pytest.approx(2 + 2 * 10 / 60)
+    assert cost.running_hours_per_day("never", 0, 3600) == 24
+
+
+def test_a_non_positive_cron_interval_names_the_key() -> None:
+    with pytest.raises(CostModelError, match="openclaw-edge:cron"):
+        estimate(with_(ALWAYS_ON_STANDARD_1, cron_interval_seconds=0))
+
+
 def test_sleep_after_never_ignores_active_hours() -> None:
     low = estimate(with_(ALWAYS_ON_STANDARD_1, active_hours_per_day=1))
     assert low.monthly_usd == pytest.approx(estimate(ALWAYS_ON_STANDARD_1).monthly_usd)
@@ -250,5 +294,6 @@ def test_sample_outputs_carry_the_current_estimate() -> None:
         max_instances=i["maxInstances"],
         state_size_mb=i["stateSizeMb"],
         snapshot_interval_seconds=i["snapshotIntervalSeconds"],
+        cron_interval_seconds=i["cronIntervalSeconds"],
     )
     assert json.loads(json.dumps(estimate(inputs).to_output())) == recorded

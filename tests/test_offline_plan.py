@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,29 @@ def test_checked_in_dev_stack_plans(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "moltworker.example.com" in result.stdout
+
+
+def test_committed_sample_outputs_are_what_the_program_outputs(tmp_path: Path) -> None:
+    target = tmp_path / "outputs.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.offline_plan",
+            "--build-dir",
+            str(tmp_path),
+            "--outputs-json",
+            str(target),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    committed = ROOT / "docs" / "project_docs" / "T-20260219-003" / "sample-outputs.json"
+    assert json.loads(target.read_text()) == json.loads(committed.read_text()), (
+        "sample-outputs.json drifted: regenerate it (docs/project_docs/T-20260219-003/README.md)"
+    )
+    assert json.loads(target.read_text())["r2SecretAccessKey"] == "[secret]"

@@ -170,8 +170,15 @@ class Runner:
             loop = threading.Thread(target=self.snapshot_loop, name="snapshot-loop", daemon=True)
             loop.start()
 
-        self.gateway.start()
         code: int | None = None
+        if not self.stop_event.is_set():  # a SIGTERM during a long restore: skip the start
+            try:
+                self.gateway.start()
+            except OSError as exc:
+                log.error("gateway could not start (%s): %s", settings.openclaw_bin, exc.strerror)
+                self.status.update("gateway", state="exited", pid=None)
+                code = 127
+                self.stop_event.set()
         while not self.stop_event.wait(0.5):
             with self._ops:
                 code = self.gateway.unexpected_exit()

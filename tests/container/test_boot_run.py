@@ -312,3 +312,36 @@ def test_gateway_exit_code_is_propagated(
         check=False,
     )
     assert proc.returncode == 7, proc.stderr
+
+
+def test_missing_gateway_binary_exits_127(backup_env: dict[str, str], tmp_path: Path) -> None:
+    env = {
+        **backup_env,
+        "OPENCLAW_BIN": str(tmp_path / "no-such-openclaw"),
+        "OPENCLAW_EDGE_CONTROL_PORT": "0",
+        "R2_BUCKET_NAME": "",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(BOOT), "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 127, proc.stderr
+    assert "gateway could not start" in proc.stderr
+
+
+def test_missing_gateway_token_refuses_to_start(backup_env: dict[str, str]) -> None:
+    env = {**backup_env, "OPENCLAW_GATEWAY_TOKEN": ""}
+    proc = subprocess.run(
+        [sys.executable, str(BOOT), "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "OPENCLAW_GATEWAY_TOKEN is required" in proc.stderr

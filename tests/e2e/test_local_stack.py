@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 import websockets
-from websockets.sync.client import connect
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from websockets.sync.client import connect
 
 from dev.access import LOGIN_PATH
 from dev.stack import Stack, http_status

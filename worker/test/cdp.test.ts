@@ -66,6 +66,13 @@ describe("CDP shim", () => {
     probe.socket.close(1000, "done");
   });
 
+  it("never lets /cdp paths fall through to the gateway proxy without Access", async () => {
+    const env = originEnv("cdp", { CDP_SECRET: secret, BROWSER: fakeBrowser() });
+    expect((await call(env, request("/cdp/other"))).response.status).toBe(404);
+    expect((await call(env, request(`/cdp/json/new?secret=${secret}`))).response.status).toBe(404);
+    expect((await call(env, request("/cdp", { method: "POST" }))).response.status).toBe(405);
+  });
+
   it("compares secrets and tickets correctly", async () => {
     expect(await secretsEqual(secret, secret)).toBe(true);
     expect(await secretsEqual(secret, `${secret}!`)).toBe(false);

@@ -155,9 +155,11 @@ export class FakeSandbox implements SandboxLike {
     return this.calls.map((entry) => entry.method);
   }
 
-  async startProcess(command: string, options: { env: Record<string, string> }): Promise<SandboxProcess> {
+  async startProcess(command: string, options: { env: Record<string, string>; processId?: string }): Promise<SandboxProcess> {
     this.record("startProcess", command, options);
-    const process = { id: `proc-${this.processes.length + 1}`, command, status: "running", startTime: new Date() };
+    const id = options.processId ?? `proc-${this.processes.length + 1}`;
+    if (this.processes.some((process) => process.id === id && process.status === "running")) throw new Error(`process ${id} already exists`);
+    const process = { id, command, status: "running", startTime: new Date() };
     this.processes.push(process);
     return process;
   }

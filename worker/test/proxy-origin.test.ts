@@ -57,6 +57,14 @@ describe("origin backend: HTTP", () => {
     expect(local["x-real-ip"]).toBeUndefined();
   });
 
+  it("keeps secrets in URLs and headers out of the logs", async () => {
+    const jwt = await accessToken();
+    const { response, logs } = await call(env, request(`/chat?token=${GATEWAY_TOKEN}&x=1`, { jwt, headers: { "x-api-key": GATEWAY_TOKEN } }));
+    expect(response.status).toBe(200);
+    expect(logs.some((line) => line.includes("/chat?token=[REDACTED]&x=1"))).toBe(true);
+    expect(secretsIn(logs.join("\n"), [GATEWAY_TOKEN, jwt])).toEqual([]);
+  });
+
   it("turns a gateway 401 into a message that says what to do", async () => {
     const { response } = await call(env, request("/boom", { jwt: await accessToken() }));
     expect(response.status).toBe(502);

@@ -46,6 +46,18 @@ describe("sandbox backend", () => {
     expect(fake.gatewayRequests[0]?.headers.get("x-forwarded-for")).toBe("198.51.100.23");
   });
 
+  it("starts one gateway when two requests race on a cold container", async () => {
+    const fake = new FakeSandbox();
+    const jwt = await accessToken();
+    const [first, second] = await Promise.all([
+      call(sandboxEnv(), request("/a", { jwt }), deps(fake)),
+      call(sandboxEnv(), request("/b", { jwt }), deps(fake)),
+    ]);
+    expect([first.response.status, second.response.status]).toEqual([200, 200]);
+    expect(fake.processes.filter((process) => process.status === "running")).toHaveLength(1);
+    expect(fake.calls.find((entry) => entry.method === "startProcess")?.args[1]).toMatchObject({ processId: "openclaw-gateway" });
+  });
+
   it("does not start a second gateway when one is running", async () => {
     const fake = new FakeSandbox();
     fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });

@@ -11,6 +11,8 @@ import { applyForwarded } from "../lib/forwarded";
 export const SANDBOX_ID = "openclaw";
 export const BOOT = "python3 /opt/openclaw-edge/boot.py";
 export const BOOT_RUN = `${BOOT} run`;
+/** Fixed id: a second concurrent start for the same gateway fails instead of running two. */
+export const GATEWAY_PROCESS_ID = "openclaw-gateway";
 const PROBE_TIMEOUT_MS = 3_000;
 const POLL_INTERVAL_MS = 1_000;
 const EXEC_TIMEOUT_MS = 300_000;
@@ -33,7 +35,7 @@ export interface ExecOutcome {
 
 /** The part of the Sandbox SDK this Worker uses (kept small so tests can record every call). */
 export interface SandboxLike {
-  startProcess(command: string, options: { env: Record<string, string> }): Promise<SandboxProcess>;
+  startProcess(command: string, options: { env: Record<string, string>; processId?: string }): Promise<SandboxProcess>;
   listProcesses(): Promise<SandboxProcess[]>;
   killProcess(id: string, signal?: string): Promise<void>;
   containerFetch(request: Request, port: number): Promise<Response>;
@@ -147,10 +149,19 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
     return { state, ...base, ...(detail ? { detail } : {}) };
   };
 
+  const launch = () => sandbox.startProcess(BOOT_RUN, { env: containerEnv(env), processId: GATEWAY_PROCESS_ID });
+
   const start = async (): Promise<SandboxProcess> => {
     const existing = await findGateway();
     if (existing !== undefined) return existing;
-    return sandbox.startProcess(BOOT_RUN, { env: containerEnv(env) });
+    try {
+      return await launch();
+    } catch (error) {
+      // Another request started it between our list and our start.
+      const raced = await findGateway();
+      if (raced !== undefined) return raced;
+      throw error;
+    }
   };
 
   const ensureRunning = async (timeoutMs: number): Promise<GatewayStatus> => {
@@ -225,7 +236,8 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
       for (const process of (await sandbox.listProcesses()).filter(isGatewayProcess)) {
         await sandbox.killProcess(process.id, "SIGTERM");
       }
-      const process = await sandbox.startProcess(BOOT_RUN, { env: containerEnv(env) });
+      // A fresh id: the killed process may keep its record until the SDK cleans it up.
+      const process = await sandbox.startProcess(BOOT_RUN, { env: containerEnv(env), processId: `${GATEWAY_PROCESS_ID}-${Date.now()}` });
       return { ok: true, status: 200, body: { ok: true, restarted: "process", processId: process.id } };
     },
     snapshot: async () => {
@@ -268,4 +280,3 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
   };
 }
 
-export { GATEWAY_PORT };

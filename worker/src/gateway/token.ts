@@ -9,6 +9,8 @@ export const TOKEN_MISMATCH_HELP =
   "The gateway rejected the token the Worker sends (secret MOLTBOT_GATEWAY_TOKEN). The gateway is running with a different token: restart it from /_admin/ so it picks up the current secret (sandbox backend), or configure the same token on the upstream gateway (GATEWAY_ORIGIN backend). You never need ?token= in the URL.";
 export const TOKEN_MISSING_HELP =
   "The gateway did not receive a token. The Worker adds it to every request; if you see this, the secret MOLTBOT_GATEWAY_TOKEN is empty — set it with `wrangler secret put MOLTBOT_GATEWAY_TOKEN` (the stack does this) and restart the gateway from /_admin/.";
+export const ORIGIN_HELP =
+  "The gateway does not allow this page's origin: set the var WORKER_URL to this Worker's public URL (the container adds it to gateway.controlUi.allowedOrigins) and restart the gateway from /_admin/; for a GATEWAY_ORIGIN upstream add the URL to its gateway.controlUi.allowedOrigins.";
 export const PAIRING_HELP =
   "This browser or device is waiting for approval: open /_admin/ on this host, approve the pending request, then reload.";
 
@@ -53,6 +55,7 @@ const AUTH_CODES: Record<string, string> = {
   AUTH_PASSWORD_MISSING: TOKEN_MISSING_HELP,
   AUTH_UNAUTHORIZED: TOKEN_MISMATCH_HELP,
   PAIRING_REQUIRED: PAIRING_HELP,
+  CONTROL_UI_ORIGIN_NOT_ALLOWED: ORIGIN_HELP,
 };
 
 /** Replaces the message of a failed `connect` answer with what to do about it. */
@@ -72,5 +75,6 @@ export function explainConnectFailure(data: string, connectId: string | undefine
 export function explainCloseReason(code: number, reason: string): string {
   if (code === 1008 && /token|password|unauthori/i.test(reason)) return "gateway token rejected: restart the gateway from /_admin/";
   if (code === 1008 && /pairing/i.test(reason)) return "device not approved yet: approve it in /_admin/";
+  if (code === 1008 && /origin not allowed/i.test(reason)) return "origin not allowed: set WORKER_URL and restart the gateway";
   return reason;
 }

@@ -121,4 +121,7 @@ export const cdp = new Hono<AppEnv>()
       c.get("log").error("cdp connect failed", { error: errorMessage(error) });
       return c.json({ error: "Browser Rendering unavailable", detail: c.get("log").redact(errorMessage(error)) }, 502);
     }
-  });
+  })
+  // /cdp* skips Access, so nothing under it may fall through to the gateway proxy.
+  .all("/cdp", (c) => c.json({ error: "method not allowed" }, 405))
+  .all("/cdp/*", (c) => c.json({ error: "not found" }, 404));

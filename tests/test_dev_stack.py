@@ -1,0 +1,133 @@
+"""Local stack orchestration: secrets stay off argv, LLM choice, failures name the piece."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from dev import stack as stack_module
+from dev.stack import PieceFailed, PieceSpec, Ports, Stack, StackConfig
+
+
+def _stack(tmp_path: Path, **overrides: object) -> Stack:
+    config = StackConfig(state_dir=tmp_path / "state", host_env={}, **overrides)  # type: ignore[arg-type]
+    return Stack(config)
+
+
+def test_secrets_are_generated_once_private_and_never_on_argv(tmp_path: Path) -> None:
+    local = _stack(tmp_path)
+    local.prepare()
+    first = local.secrets
+    again = _stack(tmp_path).secrets
+    assert (first.gateway_token, first.backup_password) == (
+        again.gateway_token,
+        again.backup_password,
+    )
+    secrets_file = tmp_path / "state" / "secrets.json"
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    argv = " ".join(" ".join(spec.argv) for spec in local.specs().values())
+    assert first.gateway_token not in argv
+    assert first.backup_password not in argv
+    env_file = tmp_path / "state" / "worker.dev.vars"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert env_file.read_text() == f"MOLTBOT_GATEWAY_TOKEN={first.gateway_token}\n"
+    assert "--env-file" in local.worker_argv()
+
+
+def test_boot_env_follows_the_interfaces_contract(tmp_path: Path) -> None:
+    local = _stack(tmp_path)
+    env = local.boot_env()
+    assert env["HOME"] == str(tmp_path / "state" / "home")
+    assert env["OPENCLAW_GATEWAY_BIND"] == "loopback"
+    assert env["R2_ENDPOINT"] == "http://127.0.0.1:8792"
+    assert env["OPENCLAW_EDGE_CONTROL_PORT"] == "18790"
+    assert env["OPENCLAW_GATEWAY_TOKEN"] == local.secrets.gateway_token
+    assert env["AI_GATEWAY_BASE_URL"] == "http://127.0.0.1:8791"
+    overrides = json.loads(env["OPENCLAW_CONFIG_OVERRIDES"])
+    assert overrides["gateway"]["controlUi"]["allowedOrigins"] == [
+        "http://127.0.0.1:8787",
+        "http://127.0.0.1:8794",
+    ]
+
+
+def test_worker_vars_point_at_the_local_pieces(tmp_path: Path) -> None:
+    argv = _stack(tmp_path).worker_argv()
+    variables = dict(argv[i + 1].split(":", 1) for i, a in enumerate(argv) if a == "--var")
+    assert variables["GATEWAY_ORIGIN"] == "http://127.0.0.1:8794"
+    assert variables["CONTROL_ORIGIN"] == "http://127.0.0.1:18790"
+    assert variables["CF_ACCESS_JWKS_URL"] == "http://127.0.0.1:8790/cdn-cgi/access/certs"
+    assert variables["CF_ACCESS_TEAM_DOMAIN"] == "127.0.0.1:8790"
+    direct = _stack(tmp_path, simulate_remote_browser=False).worker_argv()
+    assert "GATEWAY_ORIGIN:http://127.0.0.1:18789" in direct
+
+
+def test_developer_keys_reach_the_gateway_only_in_real_mode(tmp_path: Path) -> None:
+    host = {"ANTHROPIC_API_KEY": "sk-real-key"}
+    standin = Stack(StackConfig(state_dir=tmp_path, llm="standin", host_env=host))
+    assert standin.boot_env()["ANTHROPIC_API_KEY"] != "sk-real-key"
+    auto = Stack(StackConfig(state_dir=tmp_path, llm="auto", host_env=host))
+    assert auto.uses_real_llm()
+    env = auto.boot_env()
+    assert env["ANTHROPIC_API_KEY"] == "sk-real-key"
+    assert "AI_GATEWAY_BASE_URL" not in env
+    with pytest.raises(PieceFailed, match="needs ANTHROPIC_API_KEY"):
+        Stack(StackConfig(state_dir=tmp_path, llm="real", host_env={})).uses_real_llm()
+
+
+def test_a_piece_that_dies_while_starting_is_named_with_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = _stack(tmp_path, ports=Ports(s3=1, access=2, llm=3, edge=4))
+    spec = PieceSpec(
+        "llm",
+        [sys.executable, "-c", "import sys; print('stand-in exploded'); sys.exit(3)"],
+        tmp_path,
+        {},
+        lambda: False,
+        start_timeout=30,
+    )
+    monkeypatch.setattr(local, "specs", lambda: {"llm": spec})
+    monkeypatch.setattr(local, "check_prerequisites", lambda pieces: None)
+    with pytest.raises(PieceFailed) as failed:
+        local.start(["llm"])
+    message = str(failed.value)
+    assert message.startswith("llm: exited with code 3 while starting")
+    assert "llm.log" in message
+    assert "stand-in exploded" in message
+    assert local.running == {}
+
+
+def test_stop_ends_the_whole_process_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = _stack(tmp_path)
+    spec = PieceSpec(
+        "access",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        tmp_path,
+        {},
+        lambda: True,
+        start_timeout=30,
+        stop_timeout=5,
+    )
+    monkeypatch.setattr(local, "specs", lambda: {"access": spec})
+    monkeypatch.setattr(local, "check_prerequisites", lambda pieces: None)
+    local.start(["access"])
+    process = local.running["access"].process
+    local.stop()
+    assert process.poll() is not None
+    assert "access" in local.timings
+
+
+def test_busy_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        local = _stack(tmp_path, ports=Ports(access=port))
+        with pytest.raises(PieceFailed, match="port already in use"):
+            local.check_prerequisites(["access"])
+    assert stack_module.port_in_use(port) is False
