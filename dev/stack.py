@@ -31,6 +31,15 @@ from dev.s3 import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PIECES = ("s3", "access", "llm", "edge", "boot", "worker")
+# Which Ports fields each piece listens on (checked before anything starts).
+PIECE_PORTS = {
+    "s3": ("s3",),
+    "access": ("access",),
+    "llm": ("llm",),
+    "edge": ("edge",),
+    "boot": ("gateway", "control"),
+    "worker": ("worker", "inspector"),
+}
 LlmMode = Literal["auto", "standin", "real"]
 Progress = Callable[[str], None]
 # Names a developer may have exported for the real provider ("with a real key, use it").
@@ -54,6 +63,10 @@ class Ports:
     s3: int = 8792
     inspector: int = 8793
     edge: int = 8794
+
+    def shifted(self, offset: int) -> Ports:
+        """Every port moved by `offset`: a second stack (e2e) beside a running `make dev`."""
+        return Ports(**{name: port + offset for name, port in vars(self).items()})
 
 
 @dataclass(frozen=True)
@@ -282,15 +295,17 @@ class Stack:
             raise PieceFailed("worker", f"worker/node_modules is missing; {hint}", None)
         if not toolchain_bin_dirs():
             raise PieceFailed("toolchain", f".venv with Node 24 is missing; {hint}", None)
-        busy = [p for p in wanted if port_in_use(getattr(self.config.ports, p, 0) or 1)]
-        if "boot" in wanted:
-            busy += [
-                p for p in ("gateway", "control") if port_in_use(getattr(self.config.ports, p))
-            ]
-        if busy:
-            ports = ", ".join(f"{p}={getattr(self.config.ports, p)}" for p in busy)
+        taken = [
+            (name, port)
+            for piece in PIECES
+            if piece in wanted
+            for name in PIECE_PORTS[piece]
+            if port_in_use(port := getattr(self.config.ports, name))
+        ]
+        if taken:
+            ports = ", ".join(f"{name} {port}" for name, port in taken)
             raise PieceFailed(
-                busy[0],
+                taken[0][0],
                 f"port already in use ({ports}): is another `make dev` or e2e run still up?",
                 None,
             )
@@ -331,6 +346,7 @@ class Stack:
                 "HOME": str(cfg.home),
                 "OPENCLAW_BIN": str(self.openclaw_bin()),
                 "OPENCLAW_GATEWAY_BIND": "loopback",
+                "OPENCLAW_GATEWAY_PORT": str(ports.gateway),
                 "OPENCLAW_GATEWAY_TOKEN": self.secrets.gateway_token,
                 "OPENCLAW_EDGE_CONTROL_PORT": str(ports.control),
                 "OPENCLAW_EDGE_CONTROL_BIND": "127.0.0.1",

@@ -131,3 +131,16 @@ def test_busy_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
         with pytest.raises(PieceFailed, match="port already in use"):
             local.check_prerequisites(["access"])
     assert stack_module.port_in_use(port) is False
+
+
+def test_shifted_ports_reach_every_piece(tmp_path: Path) -> None:
+    local = _stack(tmp_path, ports=Ports().shifted(100))
+    env = local.boot_env()
+    assert env["OPENCLAW_GATEWAY_PORT"] == "18889"
+    assert env["OPENCLAW_EDGE_CONTROL_PORT"] == "18890"
+    assert env["R2_ENDPOINT"] == "http://127.0.0.1:8892"
+    argv = local.worker_argv()
+    assert argv[argv.index("--port") + 1] == "8887"
+    assert "GATEWAY_ORIGIN:http://127.0.0.1:8894" in argv
+    edge_argv = local.specs()["edge"].argv
+    assert edge_argv[edge_argv.index("--upstream-port") + 1] == "18889"

@@ -1,8 +1,9 @@
 """Session fixtures for the e2e tests: the local stack and a headless Debian Chromium.
 
-The stack is the same `dev.stack.Stack` that `make dev` runs, on the same loopback ports, with
-its state in `.dev-state/e2e` (wiped at the start). Screenshots go to `test-artifacts/`.
-Set OPENCLAW_EDGE_E2E=skip to skip these tests (e.g. while a `make dev` holds the ports).
+The stack is the same `dev.stack.Stack` that `make dev` runs, with every port moved up by 100
+(Worker on 8887, gateway on 18889, ...) so a running `make dev` does not get in the way, and its
+state in `.dev-state/e2e` (wiped at the start). Screenshots go to `test-artifacts/`.
+Set OPENCLAW_EDGE_E2E=skip to skip these tests.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from dev.stack import ROOT, PieceFailed, Stack, StackConfig
+from dev.stack import ROOT, PieceFailed, Ports, Stack, StackConfig
 
 E2E_STATE = ROOT / ".dev-state" / "e2e"
+E2E_PORT_OFFSET = 100
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path(os.environ.get("OPENCLAW_EDGE_CHROMIUM", "/usr/bin/chromium"))
 # Debian's Chromium as root on a machine without a network (see docs/interfaces.md, dev stack).
@@ -42,6 +44,7 @@ def stack() -> Iterator[Stack]:
     ARTIFACTS.mkdir(exist_ok=True)
     config = StackConfig(
         state_dir=E2E_STATE,
+        ports=Ports().shifted(E2E_PORT_OFFSET),
         llm="standin",
         # Only "backup now" and the shutdown snapshot write snapshots, so counts are exact.
         backup_interval_seconds=3600,

@@ -1,6 +1,6 @@
 /** The Sandbox backend against a test double that records every SDK call. */
 import { describe, expect, it } from "vitest";
-import { BOOT_RUN } from "../src/backend/sandbox";
+import { BOOT_RUN, realSandboxFactory } from "../src/backend/sandbox";
 import { accessToken, call, FakeSandbox, GATEWAY_TOKEN, HOST, request, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
 
 function deps(fake: FakeSandbox) {
@@ -145,5 +145,15 @@ describe("sandbox backend", () => {
     expect(second.response.status).toBe(200);
     expect(fake.calls.find((entry) => entry.method === "killProcess")?.args[0]).toBe("p1");
     expect(fake.calls.filter((entry) => entry.method === "startProcess").length).toBe(1);
+  });
+});
+
+describe("real Sandbox SDK wiring", () => {
+  // Building a real handle would make the SDK configure a Durable Object that has no container
+  // here (local config), so only the export and the missing-binding error are checked.
+  it("exports the Sandbox Durable Object class and requires the SANDBOX binding", async () => {
+    const entry = await import("../src/index");
+    expect(typeof entry.Sandbox).toBe("function");
+    expect(() => realSandboxFactory({})).toThrow(/SANDBOX/);
   });
 });

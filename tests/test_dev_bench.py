@@ -1,0 +1,82 @@
+"""Benchmark helpers: percentiles, tables, boot-phase parsing, loopback-only load."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bench import load
+from bench import run as bench_run
+
+
+def test_summarize_percentiles() -> None:
+    stats = load.summarize([i / 1000 for i in range(1, 101)], errors=2, seconds=2.0)
+    assert stats.count == 100
+    assert stats.errors == 2
+    assert stats.p50_ms == pytest.approx(51, abs=1)
+    assert stats.p99_ms == pytest.approx(99, abs=1)
+    assert stats.per_second == 50
+
+
+def test_table_is_markdown() -> None:
+    text = bench_run.table("T", ["a", "b"], [("x", 1.234), ("long name", 123.4)])
+    lines = text.splitlines()
+    assert lines[0] == "### T"
+    assert lines[2].startswith("| a ")
+    assert set(lines[3]) <= {"|", "-"}
+    assert "| 1.23  |" in lines[4]
+    assert "| 123.4 |" in lines[5]
+
+
+def test_boot_phases_come_from_the_boot_log(tmp_path: Path) -> None:
+    since = time.mktime(time.strptime("2026-11-22 03:00:00", "%Y-%m-%d %H:%M:%S"))
+    log = tmp_path / "boot.log"
+    log.write_text(
+        "2026-11-22 02:00:00,000 openclaw-edge INFO restore: empty\n"  # an earlier run
+        "2026-11-22 03:00:01,500 openclaw-edge INFO restore: ok\n"
+        "2026-11-22T03:00:02.000+00:00 [gateway] loading configuration…\n"
+        "2026-11-22 03:00:04,000 openclaw-edge INFO config written (/h/openclaw.json)\n"
+        "2026-11-22 03:00:04,010 openclaw-edge.gateway INFO gateway started (pid 1)\n"
+    )
+    marks, state = bench_run._log_times(log, since)
+    assert state == "ok"
+    assert marks["restore"] - since == pytest.approx(1.5)
+    assert marks["config"] - marks["restore"] == pytest.approx(2.5)
+
+
+def test_load_refuses_anything_but_loopback() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        load.http_load("http://192.0.2.1/", requests=1, concurrency=1)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    class Ok(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/ok" else 404)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_http_load_counts_requests_and_errors(server: str) -> None:
+    good = load.http_load(server + "/ok", requests=40, concurrency=4)
+    assert (good.count, good.errors) == (40, 0)
+    bad = load.http_load(server + "/missing", requests=10, concurrency=2)
+    assert (bad.count, bad.errors) == (0, 10)
