@@ -171,6 +171,16 @@ def dockerfile_openclaw_version(root: Path = REPO_ROOT) -> str | None:
     return match.group(1) if match else None
 
 
+def local_compatibility_date(root: Path = REPO_ROOT) -> str | None:
+    """The Worker's compatibility date from its checked-in worker/wrangler.jsonc, the default of
+    `compatibilityDate`, so the local runtime and the deploy agree and the date lives once."""
+    path = root / "worker" / "wrangler.jsonc"
+    if not path.is_file():
+        return None
+    match = re.search(r'"compatibility_date"\s*:\s*"([0-9-]+)"', path.read_text())
+    return match.group(1) if match else None
+
+
 class _Reader:
     """Reads raw strings, converts them and collects problems instead of stopping at the first."""
 
@@ -364,7 +374,9 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
     cron = r.text("cron", "*/5 * * * *") or ""
     if (why := cron_problem(cron)) is not None:
         r.fail("cron", f"is not a valid cron expression: {why}")
-    compatibility_date = r.text("compatibilityDate", "2026-11-01") or ""
+    compatibility_date = r.text("compatibilityDate", local_compatibility_date()) or ""
+    if not compatibility_date:
+        r.fail("compatibilityDate", "is required (worker/wrangler.jsonc has no compatibility_date)")
     r.matching("compatibilityDate", compatibility_date, DATE, "a date like 2026-11-01")
     pinned = dockerfile_openclaw_version()
     openclaw_version = r.text("openclawVersion", pinned) or ""

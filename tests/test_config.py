@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from infra.catalog import load_catalog
-from infra.config import ConfigError, DictSource, cron_problem, load_config
+from infra.config import (
+    ConfigError,
+    DictSource,
+    cron_problem,
+    load_config,
+    local_compatibility_date,
+)
 from tests.pulumi_harness import BASE
 
 
@@ -32,6 +38,7 @@ def test_defaults_fill_everything_else() -> None:
     assert config.debug_routes is False
     assert config.openclaw_version  # from the Dockerfile's ARG default
     assert config.cost.monthly_budget_usd == 50.0
+    assert config.compatibility_date == local_compatibility_date()
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 /**
  * Everything not handled elsewhere: HTTP and WebSocket proxy to the gateway with the gateway token
- * added, Access credentials and forwarded-client headers removed, and cold starts handled.
+ * added, Access credentials removed, forwarded-client headers rebuilt, and cold starts handled.
  */
 import { Hono, type Context } from "hono";
 import { N, read, startupTimeoutMs } from "../config";
@@ -43,7 +43,6 @@ export function upstreamHeaders(source: Headers, token: string, clientIp: string
   applyForwarded(headers, clientIp, publicUrl);
   return headers;
 }
-
 
 function upstreamRequest(c: Context<AppEnv>): Request {
   const token = read(c.env, N.gatewayToken) ?? "";
