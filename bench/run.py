@@ -206,7 +206,7 @@ def snapshot_once(stack: Stack, case: str) -> SnapshotCost:
     began = time.perf_counter()
     result = control(stack, "POST", "/snapshot")
     seconds = time.perf_counter() - began
-    time.sleep(0.2)  # let moto's access log catch up
+    time.sleep(1.0)  # let moto's access log catch up before counting
     requests = _s3_requests(stack) - before
     if not result.get("ok"):
         raise RuntimeError(f"snapshot failed: {result}")

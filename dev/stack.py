@@ -357,7 +357,6 @@ class Stack:
                 "R2_ENDPOINT": cfg.url("s3").rstrip("/"),
                 "BACKUP_INTERVAL_SECONDS": str(cfg.backup_interval_seconds),
                 "WORKER_URL": cfg.url("worker").rstrip("/"),
-                "OPENCLAW_CONFIG_OVERRIDES": json.dumps(self.config_overrides()),
             }
         )
         if self.uses_real_llm():
@@ -380,15 +379,6 @@ class Stack:
         """What the Worker's GATEWAY_ORIGIN points at: the edge stand-in or the gateway."""
         cfg = self.config
         return cfg.url("edge" if cfg.simulate_remote_browser else "gateway").rstrip("/")
-
-    def config_overrides(self) -> dict[str, object]:
-        """OpenClaw config merged over the boot code's (OPENCLAW_CONFIG_OVERRIDES).
-
-        In origin mode the Worker sends the upstream's origin (GATEWAY_ORIGIN) as `Origin`, and
-        a remote browser's origin must be allowed explicitly, next to the Worker's own.
-        """
-        origins = [self.config.url("worker").rstrip("/"), self.gateway_origin()]
-        return {"gateway": {"controlUi": {"allowedOrigins": origins}}}
 
     def worker_argv(self) -> list[str]:
         cfg, ports = self.config, self.config.ports

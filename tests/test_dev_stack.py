@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -46,11 +45,9 @@ def test_boot_env_follows_the_interfaces_contract(tmp_path: Path) -> None:
     assert env["OPENCLAW_EDGE_CONTROL_PORT"] == "18790"
     assert env["OPENCLAW_GATEWAY_TOKEN"] == local.secrets.gateway_token
     assert env["AI_GATEWAY_BASE_URL"] == "http://127.0.0.1:8791"
-    overrides = json.loads(env["OPENCLAW_CONFIG_OVERRIDES"])
-    assert overrides["gateway"]["controlUi"]["allowedOrigins"] == [
-        "http://127.0.0.1:8787",
-        "http://127.0.0.1:8794",
-    ]
+    # The Worker passes the browser's Origin through; the boot code allows WORKER_URL's origin.
+    assert env["WORKER_URL"] == "http://127.0.0.1:8787"
+    assert "OPENCLAW_CONFIG_OVERRIDES" not in env
 
 
 def test_worker_vars_point_at_the_local_pieces(tmp_path: Path) -> None:
