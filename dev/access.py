@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from dev.common import LOOPBACK_HOSTS, QuietHandler, serve_until_signal
+from dev.common import LOOPBACK_HOSTS, ReplyHandler, serve_until_signal
 
 COOKIE_NAME = "CF_Authorization"
 CERTS_PATH = "/cdn-cgi/access/certs"
@@ -219,8 +219,8 @@ address below; no password, no network.</p>
 """
 
 
-def make_handler(issuer: AccessIssuer, app_origin: str) -> type[QuietHandler]:
-    class AccessHandler(QuietHandler):
+def make_handler(issuer: AccessIssuer, app_origin: str) -> type[ReplyHandler]:
+    class AccessHandler(ReplyHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
@@ -298,7 +298,7 @@ class DualProtocolServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        handler: type[QuietHandler],
+        handler: type[ReplyHandler],
         tls: ssl.SSLContext | None,
     ) -> None:
         super().__init__(address, handler)

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
-class QuietHandler(BaseHTTPRequestHandler):
+class ReplyHandler(BaseHTTPRequestHandler):
     """Request handler with reply helpers; the stdlib logs one line per request to stderr."""
 
     protocol_version = "HTTP/1.1"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dev.common import QuietHandler, serve_until_signal
+from dev.common import ReplyHandler, serve_until_signal
 
 ANTHROPIC_MODEL = "claude-standin-1"
 OPENAI_MODEL = "gpt-standin-1"
@@ -396,8 +396,8 @@ class RequestLog:
                 (self._bodies / f"{self._count:05d}.json").write_text(json.dumps(request, indent=1))
 
 
-def make_handler(log: RequestLog) -> type[QuietHandler]:
-    class LlmHandler(QuietHandler):
+def make_handler(log: RequestLog) -> type[ReplyHandler]:
+    class LlmHandler(ReplyHandler):
         def do_GET(self) -> None:
             path = urlsplit(self.path).path.rstrip("/")
             if path == "/healthz":

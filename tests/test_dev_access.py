@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import urllib.error
@@ -134,8 +135,6 @@ def test_login_moves_to_the_apps_host_name(base: str) -> None:
 
 def test_one_port_speaks_tls_and_plain_http(tmp_path: Path, issuer: access.AccessIssuer) -> None:
     """The Worker redirects browsers to https://<team domain>; workerd fetches JWKS over http."""
-    import ssl
-
     tls = access.load_or_create_tls(tmp_path)
     assert (tmp_path / access.TLS_KEY_FILE).stat().st_mode & 0o777 == 0o600
     httpd = access.build_server("127.0.0.1", 0, issuer, APP, tls)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -118,8 +119,6 @@ def test_stop_ends_the_whole_process_group(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_busy_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
-    import socket
-
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -215,3 +215,17 @@ def test_restart_with_wiped_gateway_state_restores_chat_history(
     expect(ui.get_by_text(QUESTION).first).to_be_visible(timeout=SLOW_MS)
     expect(ui.get_by_text(ANSWER, exact=True).first).to_be_visible(timeout=SLOW_MS)
     screenshot(ui, "09-history-after-restore")
+
+
+def test_no_secret_reaches_any_log(stack: Stack) -> None:
+    """Whatever ran before (the whole journey in a full run), no piece logged a secret value."""
+    secrets = {
+        "gateway token": stack.secrets.gateway_token,
+        "backup password": stack.secrets.backup_password,
+    }
+    logs = sorted(stack.config.logs_dir.glob("*"))
+    assert logs
+    for log in logs:
+        text = log.read_text(errors="replace")
+        for name, value in secrets.items():
+            assert value not in text, f"the {name} appears in {log.name}"
