@@ -1,9 +1,9 @@
 """Cloudflare Access stand-in: JWKS, a login page that signs an Access-style RS256 JWT cookie.
 
-The Worker's real verification runs against it (`CF_ACCESS_JWKS_URL` points here). The Worker
-sends browsers to `https://<team domain>/cdn-cgi/access/login/...`, so with the team domain
-`127.0.0.1:<port>` this one port speaks both plain HTTP (JWKS for workerd) and TLS with a
-self-signed certificate (the login redirect). Run alone:
+The Worker's real verification runs against it (`CF_ACCESS_JWKS_URL` points here) and the local
+stack sets `CF_ACCESS_LOGIN_ORIGIN` to its plain-HTTP address, so the login needs no certificate.
+The port also answers TLS with a self-signed certificate, for a Worker that is sent to
+`https://<team domain>/cdn-cgi/access/login/...` without that override. Run alone:
 `python -m dev.access --state-dir .dev-state/access --team-domain 127.0.0.1:8790 --aud ...`.
 """
 

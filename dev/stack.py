@@ -388,6 +388,8 @@ class Stack:
             ),
             "CONTROL_ORIGIN": cfg.url("control").rstrip("/"),
             "CF_ACCESS_JWKS_URL": cfg.url("access", "/cdn-cgi/access/certs"),
+            # Plain-HTTP login page: no self-signed certificate warning for a person.
+            "CF_ACCESS_LOGIN_ORIGIN": cfg.url("access").rstrip("/"),
             "CF_ACCESS_TEAM_DOMAIN": cfg.access_team_domain,
             "CF_ACCESS_AUD": cfg.aud,
             "ENVIRONMENT": "local",

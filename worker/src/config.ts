@@ -34,6 +34,7 @@ export const N = {
   accessTeamDomain: known("CF_ACCESS_TEAM_DOMAIN"),
   accessAud: known("CF_ACCESS_AUD"),
   accessJwksUrl: known("CF_ACCESS_JWKS_URL"),
+  accessLoginOrigin: known("CF_ACCESS_LOGIN_ORIGIN"),
   gatewayOrigin: known("GATEWAY_ORIGIN"),
   controlOrigin: known("CONTROL_ORIGIN"),
   debugRoutes: known("DEBUG_ROUTES"),

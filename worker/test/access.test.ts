@@ -75,6 +75,17 @@ describe("Access", () => {
     expect(location.searchParams.get("redirect_url")).toBe("/some/page?x=1");
   });
 
+  it("sends the login to CF_ACCESS_LOGIN_ORIGIN when set, issuer unchanged", async () => {
+    const local = { ...env, CF_ACCESS_LOGIN_ORIGIN: "http://127.0.0.1:8790/" };
+    const { response } = await call(local, request("/", { browser: true }));
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get("location") ?? "");
+    expect(location.origin).toBe("http://127.0.0.1:8790");
+    expect(location.pathname).toBe("/cdn-cgi/access/login/claw.example.com");
+    const good = await accessToken();
+    expect((await call(local, request("/api/status", { jwt: good }))).response.status).not.toBe(401);
+  });
+
   it("prefers the header over the cookie", async () => {
     const good = await accessToken();
     const { response } = await call(env, request("/api/status", { jwt: "bad.token.here", cookieJwt: good }));

@@ -85,7 +85,9 @@ export function isBrowserNavigation(request: Request): boolean {
 
 export function accessLoginUrl(env: Env, requestUrl: string): string {
   const url = new URL(requestUrl);
-  const login = new URL(`${teamOrigin(env)}/cdn-cgi/access/login/${url.host}`);
+  // The issuer stays https://<team domain>; only where the browser logs in can be overridden.
+  const origin = (read(env, N.accessLoginOrigin) ?? teamOrigin(env)).replace(/\/+$/, "");
+  const login = new URL(`${origin}/cdn-cgi/access/login/${url.host}`);
   login.searchParams.set("kid", read(env, N.accessAud) ?? "");
   login.searchParams.set("redirect_url", url.pathname + url.search);
   return login.toString();
