@@ -34,7 +34,7 @@ code{background:#f3f3f3;padding:0 .25rem;border-radius:3px}
 const $ = (id) => document.getElementById(id);
 function cell(text){const td=document.createElement("td");td.textContent=text==null?"":String(text);return td;}
 function when(ms){return ms?new Date(ms).toLocaleString():"";}
-function fmtBytes(n){if(n==null)return "?";const u=["B","KiB","MiB","GiB"];let i=0;while(n>=1024&&i<u.length-1){n/=1024;i++;}return n.toFixed(i?1:0)+" "+u[i];}
+function fmtBytes(n){if(n==null)return "unknown";const u=["B","KiB","MiB","GiB"];let i=0;while(n>=1024&&i<u.length-1){n/=1024;i++;}return n.toFixed(i?1:0)+" "+u[i];}
 async function api(path, options){
   const response = await fetch(path, Object.assign({headers:{accept:"application/json","content-type":"application/json"},cache:"no-store"}, options||{}));
   let body = null; try { body = await response.json(); } catch (e) { body = {error: "HTTP " + response.status}; }
@@ -70,7 +70,10 @@ function renderDevices(list){
 }
 async function refreshDevices(){ const list = await api("/api/admin/devices"); renderDevices(list); return list.pending.length + " pending, " + list.paired.length + " paired"; }
 async function refreshBackup(){
-  const s = await api("/api/admin/backup"); const b = s.backup || {}; const r2 = s.bucket || {};
+  const s = await api("/api/admin/backup"); const b = s.backup || {};
+  // The bucket binding only knows about snapshots when it is the bucket restic writes to (deployed);
+  // an empty listing (local runs, other backends) is no evidence, so it is not shown as "0 B".
+  const r2 = (s.bucket && s.bucket.snapshot_count > 0) ? s.bucket : {};
   const last = b.last_snapshot ? (b.last_snapshot.time + " (" + fmtBytes(b.last_snapshot.bytes_added) + " added)") : (r2.last_snapshot_time || "never");
   const parts = ["Last snapshot: " + last, "snapshots: " + (b.snapshot_count != null ? b.snapshot_count : (r2.snapshot_count != null ? r2.snapshot_count : "?")),
     "repository size: " + fmtBytes(b.repository_size != null ? b.repository_size : r2.repository_size)];
