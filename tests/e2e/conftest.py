@@ -1,4 +1,5 @@
-"""Session fixtures for the e2e tests: the local stack and a headless Debian Chromium.
+"""Package fixtures for the e2e tests: the local stack and a headless Debian Chromium, both closed
+when the package ends (the Playwright sync loop must not outlive it: later tests use asyncio).
 
 The stack is the same `dev.stack.Stack` that `make dev` runs, with every port moved up by 100
 (Worker on 8887, gateway on 18889, ...) so a running `make dev` does not get in the way, and its
@@ -34,7 +35,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
     if os.environ.get("OPENCLAW_EDGE_E2E", "").lower() == "skip":
         pytest.skip("OPENCLAW_EDGE_E2E=skip")
@@ -60,7 +61,7 @@ def stack() -> Iterator[Stack]:
         local.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(stack: Stack) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

@@ -51,8 +51,9 @@ def _snapshot_ids(stack: Stack) -> list[str]:
 def _sign_in(context: BrowserContext, stack: Stack) -> Page:
     page = context.new_page()
     page.goto(stack.config.url("worker"))
-    # The Worker sends the browser to the Access login (the stand-in, over TLS).
-    expect(page).to_have_url(re.compile(rf"^https://127\.0\.0\.1:\d+{re.escape(LOGIN_PATH)}/"))
+    # The Worker sends the browser to the Access stand-in over plain HTTP (CF_ACCESS_LOGIN_ORIGIN),
+    # so a person sees no certificate warning (these contexts do not ignore TLS errors).
+    expect(page).to_have_url(re.compile(rf"^http://127\.0\.0\.1:\d+{re.escape(LOGIN_PATH)}/"))
     expect(page.locator("#sign-in")).to_be_visible()
     screenshot(page, "01-access-login")
     page.fill("#email", "e2e@example.com")
@@ -63,7 +64,7 @@ def _sign_in(context: BrowserContext, stack: Stack) -> Page:
 
 @pytest.fixture(scope="module")
 def signed_in(browser: Browser, stack: Stack) -> Iterator[tuple[BrowserContext, Page]]:
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(60_000)
     try:
         yield context, _sign_in(context, stack)
@@ -132,7 +133,7 @@ def test_request_without_access_gets_no_further_than_the_login(
 ) -> None:
     edge_log = stack.config.logs_dir / "edge.log"
     gateway_requests_before = edge_log.read_text().count("\n")
-    context = browser.new_context(ignore_https_errors=True)
+    context = browser.new_context()
     try:
         page = context.new_page()
         for path in ("/", "/_admin/", "/chat/main"):
