@@ -30,7 +30,7 @@ SECRETS = {
     "BACKUP_PASSWORD": "backup-pass-7d1e2b9c4a",
     "R2_ACCESS_KEY_ID": "AKIDTEST4f2a9c1e",
     "R2_SECRET_ACCESS_KEY": "r2-secret-8b3d6f0a2c9e",
-    "ANTHROPIC_API_KEY": "sk-ant-test-5e8a1c3f7b",
+    "ANTHROPIC_API_KEY": "fake-anthropic-key-5e8a1c3f7b",
     "OPENAI_API_KEY": "sk-openai-test-2b7d9e4a1f",
     "AI_GATEWAY_API_KEY": "aig-token-6c0f3a8d2e",
     "DISCORD_BOT_TOKEN": "discord-token-1a9e7c3b5d",
