@@ -5,14 +5,14 @@ is read back decrypted. A required secret with neither fails with the commands t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.catalog import Catalog, SecretSpec
-from infra.config import NAMESPACE, StackConfig
+from infra.config import StackConfig
 
 PLACEHOLDER = "managed-outside-pulumi"
 
@@ -155,24 +155,3 @@ def ssm_parameter_reader(region: str | None = None) -> ParameterReader:
         return result.value
 
     return read
-
-
-def config_has(config: pulumi.Config) -> Callable[[str], bool]:
-    """Whether a key is set, without reading a secret as plain text."""
-    return lambda key: config.get_secret(key) is not None
-
-
-def describe_sources(values: Mapping[str, pulumi.Output[str]]) -> list[str]:
-    """Names only, sorted: what the plan and outputs may show."""
-    return sorted(values)
-
-
-__all__ = [
-    "NAMESPACE",
-    "PLACEHOLDER",
-    "MissingSecretError",
-    "SecretStore",
-    "SecretStoreArgs",
-    "needed_secrets",
-    "required_optional",
-]

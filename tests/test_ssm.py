@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pulumi
 import pytest
 
-from infra.ssm import PLACEHOLDER, MissingSecretError
+from infra.ssm import PLACEHOLDER, MissingSecretError, ssm_parameter_reader
 from tests.pulumi_harness import SECRETS, is_secret, of_type, one, run
 
 PARAMETER = "aws:ssm/parameter:Parameter"
@@ -93,3 +95,30 @@ def test_adoption_imports_parameters_by_name(tmp_path: Path) -> None:
 def test_custom_prefix(tmp_path: Path) -> None:
     result = run(tmp_path, {"ssmPrefix": "/home/bot"})
     assert "/home/bot/BACKUP_PASSWORD" in names(result)
+
+
+class _SsmMocks(pulumi.runtime.Mocks):
+    """Answers aws:ssm/getParameter like the provider: the value, or ParameterNotFound."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.asked: list[dict[str, object]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        self.asked.append(dict(args.args))
+        name = str(args.args["name"])
+        if name not in self.values:
+            raise Exception(f"reading SSM Parameter ({name}): ParameterNotFound")
+        return {"name": name, "value": self.values[name], "type": "SecureString", "id": name}
+
+
+def test_parameter_reader_decrypts_and_maps_not_found_to_none() -> None:
+    mocks = _SsmMocks({"/lolice/openclaw/GITHUB_TOKEN": "SENTINEL-gh"})
+    pulumi.runtime.set_mocks(mocks, project="openclaw-edge", stack="dev", preview=False)
+    read = ssm_parameter_reader()
+    assert read("/lolice/openclaw/GITHUB_TOKEN") == "SENTINEL-gh"
+    assert read("/lolice/openclaw/MISSING") is None
+    assert all(call["withDecryption"] is True for call in mocks.asked)
