@@ -94,9 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         "\n"
         f"  openclaw-edge is running locally (up in {time.monotonic() - began:.1f}s)\n\n"
         f"    Open   {cfg.url('worker')}\n\n"
-        f"  Sign in on the local Access page (any email). It is served over TLS with a\n"
-        f"  self-signed certificate, so the browser asks once to proceed to 127.0.0.1.\n"
-        f"  Admin (device approval, backups): {cfg.url('worker', '/_admin/')}\n"
+        f"  Sign in on the local Access page (any email), then approve this browser once\n"
+        f"  in the admin page (device approval, backups): {cfg.url('worker', '/_admin/')}\n"
         f"  LLM: {llm}. Logs: {cfg.logs_dir}/\n"
         f"  Ctrl-C stops everything (the boot code takes a final snapshot first).\n",
         flush=True,
