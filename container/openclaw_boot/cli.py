@@ -163,6 +163,7 @@ class Runner:
                 snapshots=self.api_snapshots,
                 restore=self.api_restore,
                 restart=self.api_restart,
+                ready=self.gateway.readiness,
             )
             server = serve(app, settings.control_bind, settings.control_port)
         loop = None

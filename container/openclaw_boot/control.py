@@ -32,6 +32,7 @@ class ControlApp:
         snapshots: Callable[[], dict[str, Any]],
         restore: Callable[[str], dict[str, Any]],
         restart: Callable[[], dict[str, Any]],
+        ready: Callable[[], dict[str, Any]],
     ) -> None:
         self.token = token
         self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -40,6 +41,7 @@ class ControlApp:
             ("GET", "/snapshots"): lambda _body: snapshots(),
             ("POST", "/restore"): self._restore(restore),
             ("POST", "/gateway/restart"): lambda _body: restart(),
+            ("GET", "/gateway/ready"): lambda _body: ready(),
         }
 
     @staticmethod

@@ -8,12 +8,16 @@ credentials are removed from the gateway's environment so the agent's tools neve
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
 import subprocess
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
+from typing import Any
 
 from .settings import BACKUP_ONLY_ENV_NAMES, Settings
 from .status import Status
@@ -103,6 +107,35 @@ class Gateway:
             self._restarts += 1
             self.status.update("gateway", restarts=self._restarts, state="starting")
             self.start()
+
+    def readiness(self, timeout: float = 2.0) -> dict[str, Any]:
+        """The gateway's own /readyz, asked over loopback from inside the container.
+
+        The Worker cannot ask it directly when it has no end-user address to forward: the
+        gateway refuses requests from a trusted proxy address that carry no X-Forwarded-For
+        (`proxy_attribution_required`), and a loopback request without one counts as local.
+        """
+        url = f"http://127.0.0.1:{self.settings.gateway_port}/readyz"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                code, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            code, raw = exc.code, exc.read()
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return {"ok": True, "ready": False, "http_status": None, "detail": str(reason)}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        ready = code == 200 and not (isinstance(body, dict) and body.get("ready") is False)
+        detail = None
+        if not ready:
+            failing = body.get("failing") if isinstance(body, dict) else None
+            detail = f"/readyz answered HTTP {code}"
+            if isinstance(failing, list) and failing:
+                detail += " (failing: " + ", ".join(str(item) for item in failing) + ")"
+        return {"ok": True, "ready": ready, "http_status": code, "detail": detail}
 
     def unexpected_exit(self) -> int | None:
         """The gateway's return code if it exited on its own, else None."""

@@ -141,6 +141,9 @@ def test_full_boot_serves_gateway_and_stops_with_final_snapshot(
     assert status["backup"]["protected"] is False
     assert status["config"]["valid"] is True, status["config"]
     gateway_pid = status["gateway"]["pid"]
+    # The Worker's readiness probe: the real gateway's /readyz, asked over loopback.
+    code, ready = http(f"{control}/gateway/ready", token=token)
+    assert (code, ready["ready"], ready["http_status"]) == (200, True, 200), ready
 
     # Secrets: nowhere in argv of any process we spawned; no backup credential in the
     # gateway's environment (its tools inherit it); the gateway token is only in env.
@@ -236,6 +239,8 @@ def test_control_api_routes(backup_env: dict[str, str], home: Path, tmp_path: Pa
         assert http(f"{control}/status", token="wrong-token")[0] == 401
         assert http(f"{control}/nope", token=token)[0] == 404
         assert http(f"{control}/snapshot", token=token)[0] == 405
+        assert http(f"{control}/gateway/ready")[0] == 401
+        assert http(f"{control}/gateway/ready", token=token)[1]["ready"] is True
 
         note = home / ".openclaw" / "workspace" / "edge-note.md"
         note.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,14 @@ describe("cron watchdog", () => {
     expect(fake.names()).not.toContain("startProcess");
   });
 
+  it("reports a running gateway to the cron, which has no end-user address, via the control API", async () => {
+    const fake = new FakeSandbox();
+    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date(Date.now() - 10 * 60_000) });
+    const report = await runWatchdog(sandboxEnv(), { sandboxFactory: () => fake, logSink: () => undefined });
+    expect(report).toMatchObject({ gateway: { before: "running", after: "running" } });
+    expect(fake.calls.filter((entry) => entry.method === "containerFetch" && entry.args[1] === "/readyz")).toEqual([]);
+  });
+
   it("still backs up when the gateway cannot start: falls back to boot.py snapshot", async () => {
     const fake = new FakeSandbox();
     fake.controlUp = false;

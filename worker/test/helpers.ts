@@ -183,14 +183,19 @@ export class FakeSandbox implements SandboxLike {
       if (!this.controlUp) throw new Error("connection refused on 18790");
       if (url.pathname === "/snapshot") return Response.json({ ok: true, snapshot_id: "s1", skipped: false, reason: "changed" });
       if (url.pathname === "/gateway/restart") return Response.json({ ok: true });
+      if (url.pathname === "/gateway/ready") {
+        if (this.readyAfterProbes > 0) {
+          this.readyAfterProbes -= 1;
+          return Response.json({ ok: true, ready: false, http_status: 503, detail: "/readyz answered HTTP 503" });
+        }
+        return Response.json(this.ready ? { ok: true, ready: true, http_status: 200, detail: null } : { ok: true, ready: false, http_status: 503, detail: "/readyz answered HTTP 503 (failing: channels)" });
+      }
       return Response.json({ ok: true, path: url.pathname });
     }
-    if (url.pathname === "/readyz") {
-      if (this.readyAfterProbes > 0) {
-        this.readyAfterProbes -= 1;
-        return Response.json({ ready: false }, { status: 503 });
-      }
-      return this.ready ? Response.json({ ready: true }) : Response.json({ ready: false }, { status: 503 });
+    // Like the real gateway behind containerFetch, where the Worker's side is a trusted proxy
+    // address that must name the client: a probe straight to /readyz without one gets 403.
+    if (url.pathname === "/readyz" && request.headers.get("x-forwarded-for") === null) {
+      return Response.json({ error: { message: "Proxy client attribution is required.", type: "proxy_attribution_required" } }, { status: 403 });
     }
     this.gatewayRequests.push(request);
     return Response.json({ proxied: url.pathname, authorization: request.headers.get("authorization") });

@@ -27,23 +27,33 @@ describe("sandbox backend", () => {
     expect(env.OPENCLAW_GATEWAY_BIND).toBe("lan");
     expect(secretsIn(String(start?.args[0]))).toEqual([]);
 
-    const readyProbes = fake.calls.filter((entry) => entry.method === "containerFetch" && entry.args[1] === "/readyz");
+    const readyProbes = fake.calls.filter((entry) => entry.method === "containerFetch" && entry.args[1] === "/gateway/ready");
     expect(readyProbes.length).toBe(3);
+    expect(readyProbes.every((entry) => entry.args[0] === 18790)).toBe(true);
+    expect(fake.controlRequests.filter((entry) => entry.path === "/gateway/ready").every((entry) => entry.authorization === `Bearer ${GATEWAY_TOKEN}`)).toBe(true);
     expect(secretsIn(logs.join("\n"))).toEqual([]);
   });
 
-  it("names the end user in X-Forwarded-For on probes and proxied requests", async () => {
+  it("names the end user in X-Forwarded-For on proxied requests, but not on the control API", async () => {
     const fake = new FakeSandbox();
     fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
-    const probes: (string | null)[] = [];
+    const controlForwarded: (string | null)[] = [];
     const original = fake.containerFetch.bind(fake);
     fake.containerFetch = async (req, port) => {
-      if (new URL(req.url).pathname === "/readyz") probes.push(req.headers.get("x-forwarded-for"));
+      if (port === 18790) controlForwarded.push(req.headers.get("x-forwarded-for"));
       return original(req, port);
     };
     await call(sandboxEnv(), request("/x", { jwt: await accessToken(), headers: { "cf-connecting-ip": "198.51.100.23" } }), deps(fake));
-    expect(probes).toEqual(["198.51.100.23"]);
+    expect(controlForwarded).toEqual([null]);
     expect(fake.gatewayRequests[0]?.headers.get("x-forwarded-for")).toBe("198.51.100.23");
+  });
+
+  it("passes the gateway's own reason on when it is not ready", async () => {
+    const fake = new FakeSandbox();
+    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date(Date.now() - 10 * 60_000) });
+    fake.ready = false;
+    const { response } = await call(sandboxEnv(), request("/api/status", { jwt: await accessToken() }), deps(fake));
+    expect(await response.json()).toMatchObject({ state: "not_responding", detail: "/readyz answered HTTP 503 (failing: channels)" });
   });
 
   it("starts one gateway when two requests race on a cold container", async () => {

@@ -7,7 +7,7 @@ export async function callControl(
   send: (request: Request) => Promise<Response>,
   url: string,
   token: string,
-  init?: { method?: string; body?: unknown },
+  init?: { method?: string; body?: unknown; timeoutMs?: number },
 ): Promise<ControlResult> {
   const headers = new Headers({ authorization: `Bearer ${token}`, accept: "application/json" });
   const method = init?.method ?? "GET";
@@ -18,7 +18,7 @@ export async function callControl(
   }
   try {
     const response = await send(
-      new Request(url, { method, headers, body, signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) }),
+      new Request(url, { method, headers, body, signal: AbortSignal.timeout(init?.timeoutMs ?? CONTROL_TIMEOUT_MS) }),
     );
     const text = await response.text();
     let parsed: unknown = text;

@@ -6,7 +6,6 @@ import { getSandbox } from "@cloudflare/sandbox";
 import { CONTROL_PORT, GATEWAY_PORT, N, containerEnv, read, startupTimeoutMs, type Env } from "../config";
 import type { Backend, ControlResult, GatewayStatus, ProcessSummary } from "./types";
 import { callControl } from "./control";
-import { applyForwarded } from "../lib/forwarded";
 
 export const SANDBOX_ID = "openclaw";
 export const BOOT = "python3 /opt/openclaw-edge/boot.py";
@@ -71,16 +70,6 @@ function iso(value: Date | string | undefined): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // Runs inside the container (Node 24 has a global WebSocket): a loopback, device-less backend
@@ -114,27 +103,25 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
   const findGateway = async (): Promise<SandboxProcess | undefined> =>
     (await sandbox.listProcesses()).find(isGatewayProcess);
 
+  const control = (path: string, init?: { method?: string; body?: unknown; timeoutMs?: number }): Promise<ControlResult> =>
+    callControl(
+      (request) => sandbox.containerFetch(request, CONTROL_PORT),
+      `http://localhost:${CONTROL_PORT}${path}`,
+      token,
+      init,
+    );
+
+  // Readiness is asked of the boot code's control API, which asks the gateway's /readyz over
+  // loopback: from the Worker's side of containerFetch (a trusted-proxy address to the gateway)
+  // a probe without an end-user address to forward (the cron) gets 403
+  // proxy_attribution_required, which would read as "not responding".
   const probe = async (): Promise<{ ready: boolean; detail?: string }> => {
-    try {
-      const url = `http://localhost:${GATEWAY_PORT}/readyz`;
-      const headers = new Headers();
-      applyForwarded(headers, clientIp, url);
-      const response = await withTimeout(
-        sandbox.containerFetch(new Request(url, { headers }), GATEWAY_PORT),
-        PROBE_TIMEOUT_MS,
-        "readyz",
-      );
-      const text = await response.text();
-      if (!response.ok) return { ready: false, detail: `readyz answered HTTP ${response.status}` };
-      try {
-        const body = JSON.parse(text) as { ready?: unknown };
-        return body.ready === false ? { ready: false, detail: "gateway reports not ready" } : { ready: true };
-      } catch {
-        return { ready: true };
-      }
-    } catch (error) {
-      return { ready: false, detail: error instanceof Error ? error.message : String(error) };
-    }
+    const result = await control("/gateway/ready", { timeoutMs: PROBE_TIMEOUT_MS });
+    if (!result.ok) return { ready: false, detail: result.error };
+    const body = result.body as { ready?: unknown; detail?: unknown } | null;
+    if (body !== null && typeof body === "object" && body.ready === true) return { ready: true };
+    const detail = body !== null && typeof body === "object" && typeof body.detail === "string" ? body.detail : "gateway reports not ready";
+    return { ready: false, detail };
   };
 
   const status = async (): Promise<GatewayStatus> => {
@@ -191,14 +178,6 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
       detail: `gateway not ready after ${timeoutMs} ms${last ? ` (${last})` : ""}`,
     };
   };
-
-  const control = (path: string, init?: { method?: string; body?: unknown }): Promise<ControlResult> =>
-    callControl(
-      (request) => sandbox.containerFetch(request, CONTROL_PORT),
-      `http://localhost:${CONTROL_PORT}${path}`,
-      token,
-      init,
-    );
 
   const bootCommand = async (args: string): Promise<ControlResult> => {
     try {
