@@ -46,6 +46,10 @@ STACK_MANAGED_VARS = frozenset(
     }
 )
 
+# Local runs and tests only: on a deployed Worker they would move Access verification (JWKS) or
+# the login redirect away from the team domain, so a stack refuses them.
+LOCAL_ONLY_VARS = frozenset({"CF_ACCESS_JWKS_URL", "CF_ACCESS_LOGIN_ORIGIN"})
+
 
 class ConfigSource(Protocol):
     """Where raw values come from: `pulumi.Config` in a real run, a dict in tests."""
@@ -412,6 +416,12 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
     for name in worker_vars:
         if name in STACK_MANAGED_VARS:
             r.fail("workerVars", f"sets {name}, which the stack manages itself; remove it")
+        elif name in LOCAL_ONLY_VARS:
+            r.fail(
+                "workerVars",
+                f"sets {name}, which is for local runs and tests only (a deployed Worker checks "
+                "Access against https://<accessTeamDomain>); remove it",
+            )
         elif name not in var_names:
             r.fail(
                 "workerVars",

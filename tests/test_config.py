@@ -68,6 +68,16 @@ def test_defaults_fill_everything_else() -> None:
         ({"optionalSecrets": ["MOLTBOT_GATEWAY_TOKEN"]}, "openclaw-edge:optionalSecrets", "not an"),
         ({"workerVars": {"CF_ACCESS_AUD": "x"}}, "openclaw-edge:workerVars", "stack manages"),
         ({"workerVars": {"UNKNOWN": "x"}}, "openclaw-edge:workerVars", "does not read"),
+        (
+            {"workerVars": {"CF_ACCESS_JWKS_URL": "https://keys.example.net/certs"}},
+            "openclaw-edge:workerVars",
+            "CF_ACCESS_JWKS_URL, which is for local runs and tests only",
+        ),
+        (
+            {"workerVars": {"CF_ACCESS_LOGIN_ORIGIN": "http://127.0.0.1:8790"}},
+            "openclaw-edge:workerVars",
+            "CF_ACCESS_LOGIN_ORIGIN, which is for local runs and tests only",
+        ),
         ({"workerVars": "not a map"}, "openclaw-edge:workerVars", "map of NAME"),
         ({"gatewayOrigin": "ftp://x"}, "openclaw-edge:gatewayOrigin", "http(s) URL"),
         ({"llmProvider": "gemini"}, "openclaw-edge:llmProvider", "anthropic, openai"),
