@@ -1,6 +1,9 @@
 """Zero Trust Access in front of the Worker hostname: a reusable allow policy (GitHub login method,
 allowed emails and/or a GitHub organisation) and a self-hosted application covering the hostname.
-Its AUD and the team domain flow into the Worker's vars for JWT verification."""
+Its AUD and the team domain flow into the Worker's vars for JWT verification.
+
+With `accessProbeServiceToken`, also a service token and a `non_identity` policy admitting only
+that token, so the latency probe (plan item 2-5) can log in without a browser."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ class AccessGate(pulumi.ComponentResource):
 
     policy: cloudflare.ZeroTrustAccessPolicy
     application: cloudflare.ZeroTrustAccessApplication
+    probe_token: cloudflare.ZeroTrustAccessServiceToken | None
+    probe_policy: cloudflare.ZeroTrustAccessPolicy | None
     aud: pulumi.Output[str]
     team_domain: str
 
@@ -72,6 +77,37 @@ class AccessGate(pulumi.ComponentResource):
                 import_=f"{args.account_id}/{args.policy_id}" if args.policy_id else None,
             ),
         )
+        policies = [
+            cloudflare.ZeroTrustAccessApplicationPolicyArgs(id=self.policy.id, precedence=1)
+        ]
+        self.probe_token = self.probe_policy = None
+        if s.probe_service_token:
+            self.probe_token = cloudflare.ZeroTrustAccessServiceToken(
+                f"{name}-probe-token",
+                account_id=args.account_id,
+                name=f"{args.hostname} latency probe",
+                duration="8760h",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.probe_policy = cloudflare.ZeroTrustAccessPolicy(
+                f"{name}-probe-policy",
+                account_id=args.account_id,
+                name=f"{args.hostname} latency probe",
+                decision="non_identity",
+                includes=[
+                    cloudflare.ZeroTrustAccessPolicyIncludeArgs(
+                        service_token=cloudflare.ZeroTrustAccessPolicyIncludeServiceTokenArgs(
+                            token_id=self.probe_token.id
+                        )
+                    )
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            policies.append(
+                cloudflare.ZeroTrustAccessApplicationPolicyArgs(
+                    id=self.probe_policy.id, precedence=2
+                )
+            )
         self.application = cloudflare.ZeroTrustAccessApplication(
             f"{name}-app",
             account_id=args.account_id,
@@ -87,9 +123,7 @@ class AccessGate(pulumi.ComponentResource):
             auto_redirect_to_identity=True,
             app_launcher_visible=True,
             session_duration=s.session_duration,
-            policies=[
-                cloudflare.ZeroTrustAccessApplicationPolicyArgs(id=self.policy.id, precedence=1)
-            ],
+            policies=policies,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 import_=(
@@ -102,6 +136,12 @@ class AccessGate(pulumi.ComponentResource):
         self.aud = self.application.aud
         self.team_domain = s.team_domain
         self.register_outputs({"aud": self.aud, "teamDomain": self.team_domain})
+
+    def probe_credentials(self) -> tuple[pulumi.Output[str], pulumi.Output[str]] | None:
+        """(client id, client secret) of the probe's service token; the secret stays secret."""
+        if self.probe_token is None:
+            return None
+        return self.probe_token.client_id, pulumi.Output.secret(self.probe_token.client_secret)
 
     def worker_vars(self) -> pulumi.Output[dict[str, str]]:
         """The fragment of Worker vars the Access JWT check needs."""

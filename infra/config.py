@@ -80,6 +80,8 @@ class AccessSettings:
     """GitHub organisation whose members are allowed (`accessGithubOrganization`)."""
     session_duration: str = "24h"
     """Access session length (`accessSessionDuration`); default 24h."""
+    probe_service_token: bool = False
+    """Create a service token the latency probe logs in with (`accessProbeServiceToken`)."""
 
 
 @dataclass(frozen=True)
@@ -456,6 +458,7 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
         allowed_emails=emails,
         github_organization=org,
         session_duration=r.text("accessSessionDuration", "24h") or "24h",
+        probe_service_token=r.boolean("accessProbeServiceToken", False),
     )
     r.matching("accessSessionDuration", access.session_duration, SLEEP_AFTER, "a duration")
 

@@ -69,6 +69,11 @@ class RecordingMocks(Mocks):
             resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
         elif args.typ == "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy":
             resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
+        elif args.typ == "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken":
+            digest = hashlib.sha256(f"token:{args.name}".encode()).hexdigest()
+            state["clientId"] = f"{digest[:32]}.access"
+            state["clientSecret"] = rpc.wrap_rpc_secret(f"mock-client-secret-{digest[32:]}")
+            resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
         elif args.typ == "cloudflare:index/r2Bucket:R2Bucket":
             resource_id = str(args.inputs.get("name", resource_id))
         return resource_id, state

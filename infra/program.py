@@ -166,4 +166,8 @@ def build_stack(
     export("costEstimate", estimate(cost_inputs).to_output())
     export("r2AccessKeyId", bucket.access_key_id)
     export("r2SecretAccessKey", bucket.secret_access_key)
+    probe = access.probe_credentials()
+    if probe is not None:
+        export("probeAccessClientId", probe[0])
+        export("probeAccessClientSecret", probe[1])
     return Stack(config, bucket, access, ai_gateway, store, worker, hostname, cost)

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 PLAN: Final = "T-20260219-003"
-SECRET_OUTPUTS: Final = frozenset({"r2AccessKeyId", "r2SecretAccessKey"})
+SECRET_OUTPUTS: Final = frozenset({"r2AccessKeyId", "r2SecretAccessKey", "probeAccessClientSecret"})
+OPTIONAL_OUTPUTS: Final = frozenset({"probeAccessClientSecret"})
+"""Outputs only some stacks have (`accessProbeServiceToken`): listed when present, never missed."""
 SECRET_PLACEHOLDER: Final = "[secret]"  # noqa: S105 - how `pulumi stack output` masks
 BUDGET_USD: Final = 50.0
 """Plan stop criterion (phase 1 and 2): monthly cost above $50."""
@@ -804,6 +806,8 @@ def _facts(ev: Evidence) -> list[tuple[str, str]]:
         for n in names
     ]
     for secret in sorted(SECRET_OUTPUTS):
+        if secret in OPTIONAL_OUTPUTS and not ev.secret_present(secret):
+            continue
         rows.append(
             (
                 secret,

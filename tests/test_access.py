@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from tests.pulumi_harness import ACCOUNT, IDP, one, run
+from tests.pulumi_harness import ACCOUNT, IDP, all_plain_text, of_type, one, run
 
 POLICY = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy"
 APP = "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
+TOKEN = "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken"
 
 
 def test_policy_requires_github_login_and_includes_emails_and_org(tmp_path: Path) -> None:
@@ -55,3 +56,36 @@ def test_adoption_imports_application_and_policy(tmp_path: Path) -> None:
     result = run(tmp_path, {"adoptAccessApplicationId": app_id, "adoptAccessPolicyId": policy_id})
     assert one(result, APP).options["import"] == f"accounts/{ACCOUNT}/{app_id}"
     assert one(result, POLICY).options["import"] == f"{ACCOUNT}/{policy_id}"
+
+
+def test_no_probe_service_token_unless_asked(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    assert of_type(result, TOKEN) == []
+    assert len(of_type(result, POLICY)) == 1
+    assert "probeAccessClientId" not in result.outputs
+
+
+def test_probe_service_token_gets_a_non_identity_policy_on_the_app(tmp_path: Path) -> None:
+    result = run(tmp_path, {"hostname": "bot.example.com", "accessProbeServiceToken": True})
+    token = one(result, TOKEN)
+    assert token.inputs["accountId"] == ACCOUNT
+    assert token.inputs["name"] == "bot.example.com latency probe"
+    assert token.parent == "access"
+    probe_policy = one(result, POLICY, "access-probe-policy")
+    assert probe_policy.inputs["decision"] == "non_identity"
+    token_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "access-probe-token"))  # the mock's id
+    assert probe_policy.inputs["includes"] == [{"serviceToken": {"tokenId": token_id}}]
+    # The people policy keeps precedence 1 and still requires the GitHub login.
+    assert one(result, POLICY, "access-policy").inputs["requires"] == [{"loginMethod": {"id": IDP}}]
+    app = one(result, APP)
+    assert app.inputs["policies"] == [
+        {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "access-policy")), "precedence": 1},
+        {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "access-probe-policy")), "precedence": 2},
+    ]
+    # Client id is a plain output; the secret is a secret output and in no plain text.
+    assert result.outputs["probeAccessClientId"].endswith(".access")
+    assert "probeAccessClientSecret" in result.secret_outputs
+    assert "probeAccessClientId" not in result.secret_outputs
+    secret = result.outputs["probeAccessClientSecret"]
+    assert secret.startswith("mock-client-secret-")
+    assert not any(secret in text for text in all_plain_text(result))

@@ -311,8 +311,9 @@ def test_committed_documents_are_rendered_from_the_sample(tmp_path: Path) -> Non
 
 
 def test_outputs_of_the_real_program_fill_every_stack_fact(tmp_path: Path) -> None:
-    # As `pulumi stack output --json` prints them: secret outputs masked.
-    result = run(tmp_path)
+    # As `pulumi stack output --json` prints them: secret outputs masked. Like Pulumi.dev.yaml,
+    # with the probe's service token.
+    result = run(tmp_path, {"accessProbeServiceToken": True})
     outputs = {
         k: phase_docs.SECRET_PLACEHOLDER if k in result.secret_outputs else v
         for k, v in result.outputs.items()

@@ -26,6 +26,11 @@ describe("Access", () => {
     expect((await status(await accessToken({ key: "ec" }), "cookie")).status).toBe(200);
   });
 
+  it("accepts a service-token login (no email), as the latency probe's token gets", async () => {
+    const result = await status(await accessToken({ serviceToken: "0123456789abcdef.access" }));
+    expect(result.status).toBe(200);
+  });
+
   const forged: [string, () => Promise<string>][] = [
     ["expired", () => accessToken({ exp: now() - 120, nbf: now() - 600 })],
     ["not yet valid (nbf in the future)", () => accessToken({ nbf: now() + 3600, exp: now() + 7200 })],

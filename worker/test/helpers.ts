@@ -50,6 +50,8 @@ export interface TokenOptions {
   exp?: number;
   nbf?: number;
   email?: string;
+  /** A service-token login (`common_name` = client id, no email, empty subject), as Access issues. */
+  serviceToken?: string;
 }
 
 export async function accessToken(options: TokenOptions = {}): Promise<string> {
@@ -59,14 +61,15 @@ export async function accessToken(options: TokenOptions = {}): Promise<string> {
   const alg = which === "ec" ? "ES256" : "RS256";
   const now = Math.floor(Date.now() / 1000);
   const key = await importJWK(jwk, alg);
-  return new SignJWT({ email: options.email ?? "ops@example.com", type: "app" })
+  const claims = options.serviceToken === undefined ? { email: options.email ?? "ops@example.com", type: "app" } : { common_name: options.serviceToken, type: "app" };
+  return new SignJWT(claims)
     .setProtectedHeader({ alg, kid: options.kid ?? jwk.kid ?? "rsa-1" })
     .setAudience([options.aud ?? AUD])
     .setIssuer(options.iss ?? ISSUER)
     .setIssuedAt(now)
     .setNotBefore(options.nbf ?? now - 10)
     .setExpirationTime(options.exp ?? now + 600)
-    .setSubject("user-1")
+    .setSubject(options.serviceToken === undefined ? "user-1" : "")
     .sign(key);
 }
 
