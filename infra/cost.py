@@ -153,6 +153,20 @@ def parse_sleep_after(value: str) -> float | None:
     return float(sum(int(n) * _SECONDS_PER_UNIT[u] for n, u in parts))
 
 
+def sleep_defeated_by_cron(sleep_after: str, cron: str) -> str | None:
+    """A warning when the cron watchdog wakes the container before `sleepAfter` can elapse."""
+    sleep_seconds = parse_sleep_after(sleep_after)
+    interval = cron_interval_seconds(cron)
+    if sleep_seconds is None or interval is None or interval > sleep_seconds:
+        return None
+    return (
+        f"sleepAfter {sleep_after!r} never takes effect: the cron watchdog ({cron!r}) starts the "
+        f"container every {interval // 60} min, before it has idled {sleep_after}, so it runs "
+        "24/7 and costs what `never` costs (costEstimate prices it so). Set cron to an interval "
+        "longer than sleepAfter, or sleepAfter to never."
+    )
+
+
 def cron_interval_seconds(expression: str) -> int | None:
     """Seconds between runs of a 5-field cron expression with a fixed period, else None.
 

@@ -17,7 +17,7 @@ import hashlib
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,7 +178,12 @@ def stack_file_values(path: Path) -> tuple[dict[str, object], set[str]]:
     return plain, secret
 
 
-def format_plan(mocks: RecordingMocks, config_path: Path | None, stack: str) -> str:
+def format_plan(
+    mocks: RecordingMocks,
+    config_path: Path | None,
+    stack: str,
+    warnings: Sequence[str] = (),
+) -> str:
     lines = [
         "OFFLINE PLAN — this is NOT `pulumi preview`.",
         "The program ran in-process with mocks: no Cloudflare, AWS or Pulumi service was asked",
@@ -206,6 +211,8 @@ def format_plan(mocks: RecordingMocks, config_path: Path | None, stack: str) -> 
         env_names = ", ".join(sorted(_env_names(record.inputs.get("environment"))))
         lines.append(f"  {index}. {record.inputs.get('create')}{stdin}   env: {env_names}")
     lines.append("")
+    if warnings:
+        lines += ["Warnings:", *(f"  ! {warning}" for warning in warnings), ""]
     if config_path is not None:
         lines.append(f"Rendered wrangler config: {config_path}")
     return "\n".join(lines) + "\n"
@@ -284,7 +291,8 @@ def run_plan(
         return pulumi.Output.secret(f"config-secret-{key}") if key in secret_names else None
 
     result = execute(stack, values, read_secret, read_parameter, build_dir)
-    return format_plan(result.mocks, result.stack.worker.config_path, stack), result
+    text = format_plan(result.mocks, result.stack.worker.config_path, stack, result.stack.warnings)
+    return text, result
 
 
 def outputs_json(result: ProgramRun) -> str:

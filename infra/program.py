@@ -14,7 +14,14 @@ from infra.access import AccessGate, AccessGateArgs
 from infra.ai_gateway import LlmGateway, LlmGatewayArgs
 from infra.catalog import Catalog, load_catalog
 from infra.config import REPO_ROOT, ConfigSource, StackConfig, load_config
-from infra.cost import CostGuard, CostGuardArgs, CostInputs, cron_interval_seconds, estimate
+from infra.cost import (
+    CostGuard,
+    CostGuardArgs,
+    CostInputs,
+    cron_interval_seconds,
+    estimate,
+    sleep_defeated_by_cron,
+)
 from infra.hostname import WorkerHostname, WorkerHostnameArgs
 from infra.r2 import BackupBucket, BackupBucketArgs
 from infra.ssm import (
@@ -42,6 +49,8 @@ class Stack:
     worker: WorkerDeploy
     hostname: WorkerHostname
     cost: CostGuard
+    warnings: list[str]
+    """Valid but probably unintended settings, shown by `pulumi preview` and the offline plan."""
 
 
 def sandbox_version(root: Path = REPO_ROOT) -> str | None:
@@ -170,4 +179,7 @@ def build_stack(
     if probe is not None:
         export("probeAccessClientId", probe[0])
         export("probeAccessClientSecret", probe[1])
-    return Stack(config, bucket, access, ai_gateway, store, worker, hostname, cost)
+    warnings = [w for w in (sleep_defeated_by_cron(config.sleep_after, config.cron),) if w]
+    for warning in warnings:
+        pulumi.log.warn(warning)
+    return Stack(config, bucket, access, ai_gateway, store, worker, hostname, cost, warnings)

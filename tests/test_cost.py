@@ -297,3 +297,23 @@ def test_sample_outputs_carry_the_current_estimate() -> None:
         cron_interval_seconds=i["cronIntervalSeconds"],
     )
     assert json.loads(json.dumps(estimate(inputs).to_output())) == recorded
+
+
+@pytest.mark.parametrize(
+    ("sleep_after", "cron", "warned"),
+    [
+        ("10m", "*/5 * * * *", True),
+        ("5m", "*/5 * * * *", True),  # woken the moment it could sleep
+        ("4m", "*/5 * * * *", False),
+        ("10m", "0 * * * *", False),
+        ("2h", "0 * * * *", True),
+        ("never", "*/5 * * * *", False),  # nothing to defeat
+        ("10m", "*/5 * * * 1-5", False),  # weekday crons are not priced, so not judged
+    ],
+)
+def test_cron_that_defeats_sleep_after_is_named(sleep_after: str, cron: str, warned: bool) -> None:
+    warning = cost.sleep_defeated_by_cron(sleep_after, cron)
+    assert (warning is not None) is warned
+    if warning is not None:
+        assert repr(sleep_after) in warning
+        assert repr(cron) in warning

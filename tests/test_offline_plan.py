@@ -163,3 +163,18 @@ def test_committed_sample_outputs_are_what_the_program_outputs(tmp_path: Path) -
         "sample-outputs.json drifted: regenerate it (docs/project_docs/T-20260219-003/README.md)"
     )
     assert json.loads(target.read_text())["r2SecretAccessKey"] == "[secret]"
+
+
+def test_plan_warns_when_the_cron_defeats_sleep_after(tmp_path: Path) -> None:
+    config = namespaced({**BASE, "sleepAfter": "10m", "cron": "*/5 * * * *"})
+    result = plan(tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    warnings = result.stdout.split("Warnings:\n", 1)[1]
+    assert "sleepAfter '10m' never takes effect" in warnings
+    assert "every 5 min" in warnings
+
+
+def test_plan_has_no_warnings_when_the_cron_is_slower_than_sleep_after(tmp_path: Path) -> None:
+    result = plan(tmp_path, namespaced({**BASE, "sleepAfter": "10m", "cron": "0 * * * *"}))
+    assert result.returncode == 0, result.stderr
+    assert "Warnings:" not in result.stdout
