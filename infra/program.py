@@ -179,7 +179,8 @@ def build_stack(
     if probe is not None:
         export("probeAccessClientId", probe[0])
         export("probeAccessClientSecret", probe[1])
-    warnings = [w for w in (sleep_defeated_by_cron(config.sleep_after, config.cron),) if w]
+    sleep_warning = sleep_defeated_by_cron(config.sleep_after, config.cron)
+    warnings = [sleep_warning] if sleep_warning else []
     for warning in warnings:
         pulumi.log.warn(warning)
     return Stack(config, bucket, access, ai_gateway, store, worker, hostname, cost, warnings)
