@@ -8,6 +8,7 @@ HTTP servers play the gateway's answers here; test_boot_run.py asks the real Ope
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from openclaw_boot.status import Status
 from .conftest import base_env, free_port
 
 
+@contextlib.contextmanager
 def serve(code: int, body: bytes) -> Iterator[int]:
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -73,7 +75,7 @@ ATTRIBUTION = json.dumps(
 def test_readiness_reports_the_gateways_answer(
     home: Path, code: int, body: bytes, ready: bool, detail: str | None
 ) -> None:
-    for port in serve(code, body):
+    with serve(code, body) as port:
         result = gateway_on(port, home).readiness()
         assert result["ok"] is True
         assert result["ready"] is ready

@@ -118,10 +118,9 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
   const probe = async (): Promise<{ ready: boolean; detail?: string }> => {
     const result = await control("/gateway/ready", { timeoutMs: PROBE_TIMEOUT_MS });
     if (!result.ok) return { ready: false, detail: result.error };
-    const body = result.body as { ready?: unknown; detail?: unknown } | null;
-    if (body !== null && typeof body === "object" && body.ready === true) return { ready: true };
-    const detail = body !== null && typeof body === "object" && typeof body.detail === "string" ? body.detail : "gateway reports not ready";
-    return { ready: false, detail };
+    const body: { ready?: unknown; detail?: unknown } = typeof result.body === "object" && result.body !== null ? result.body : {};
+    if (body.ready === true) return { ready: true };
+    return { ready: false, detail: typeof body.detail === "string" ? body.detail : "gateway reports not ready" };
   };
 
   const status = async (): Promise<GatewayStatus> => {
