@@ -2,8 +2,9 @@
 when the package ends (the Playwright sync loop must not outlive it: later tests use asyncio).
 
 The stack is the same `dev.stack.Stack` that `make dev` runs, with every port moved up by 100
-(Worker on 8887, gateway on 18889, ...) so a running `make dev` does not get in the way, and its
-state in `.dev-state/e2e` (wiped at the start). Screenshots go to `test-artifacts/`.
+(Worker on 8887, gateway on 18889, ...; OPENCLAW_EDGE_E2E_PORT_OFFSET changes the 100) so a
+running `make dev` does not get in the way, and its state in `.dev-state/e2e` (wiped at the
+start). Screenshots go to `test-artifacts/`.
 Set OPENCLAW_EDGE_E2E=skip to skip these tests.
 """
 
@@ -20,7 +21,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from dev.stack import ROOT, PieceFailed, Ports, Stack, StackConfig
 
 E2E_STATE = ROOT / ".dev-state" / "e2e"
-E2E_PORT_OFFSET = 100
+# OPENCLAW_EDGE_E2E_PORT_OFFSET moves the e2e stack elsewhere (two checkouts testing at once).
+E2E_PORT_OFFSET = int(os.environ.get("OPENCLAW_EDGE_E2E_PORT_OFFSET", "100"))
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path(os.environ.get("OPENCLAW_EDGE_CHROMIUM", "/usr/bin/chromium"))
 # Debian's Chromium as root on a machine without a network (see docs/interfaces.md, dev stack).
