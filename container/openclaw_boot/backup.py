@@ -477,6 +477,10 @@ class Backup:
             self.remember(self.scan().fingerprint, str(chosen["id"]))
             return {"ok": True, "snapshot_id": chosen["id"], "error": None, "empty": False}
 
+    def find(self, snapshot_id: str) -> Mapping[str, Any] | None:
+        """The snapshot `restore(snapshot_id)` would restore, or None (same matching rule)."""
+        return self._choose(self.snapshots(), snapshot_id, boot=False)
+
     @staticmethod
     def _choose(
         snapshots: Sequence[Mapping[str, Any]], wanted: str, *, boot: bool

@@ -117,6 +117,23 @@ def test_empty_repository_reports_empty(backup_env: dict[str, str], restic_bin: 
     assert status["error"] is None
 
 
+def test_find_matches_what_restore_would_restore(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    """The control API answers 404 from `find` before it stops the gateway for a restore."""
+    backup = make_backup(backup_env)
+    backup.boot_restore()
+    assert backup.find("latest") is None, "an empty repository has nothing to restore"
+    populate(home, files=3)
+    taken = str(backup.snapshot()["snapshot_id"])
+    full = str(restic_snapshots(backup)[0]["id"])
+    for wanted in ("latest", taken, taken[:8], full):
+        found = backup.find(wanted)
+        assert found is not None, wanted
+        assert found["id"] == full
+    assert backup.find("0badc0de") is None
+
+
 def test_unchanged_state_makes_no_new_snapshot(
     backup_env: dict[str, str], home: Path, restic_bin: str
 ) -> None:
