@@ -157,6 +157,34 @@ def access_coverage_violations(
     return found
 
 
+ACCEPTED_SAME_SITE: Final = ("lax", "strict")
+"""SameSite values that keep another site's form post from carrying the Access login."""
+
+
+def access_cookie_violation(props: Mapping[str, Any]) -> str | None:
+    """Message when a self-hosted Access application leaves its cookie SameSite=None or scriptable.
+
+    Access's defaults are SameSite None and HttpOnly off: a browser then sends CF_Authorization
+    along with any site's cross-site POST, and page scripts can read it.
+    """
+    if props.get("type") != "self_hosted":
+        return None
+    problems: list[str] = []
+    same_site = props.get("sameSiteCookieAttribute")
+    if not isinstance(same_site, str) or same_site.lower() not in ACCEPTED_SAME_SITE:
+        shown = "unset (Access default: none)" if same_site is None else repr(same_site)
+        problems.append(f"sameSiteCookieAttribute is {shown}; set same_site_cookie_attribute='lax'")
+    if props.get("httpOnlyCookieAttribute") is not True:
+        problems.append("httpOnlyCookieAttribute is not true; set http_only_cookie_attribute=True")
+    if not problems:
+        return None
+    return (
+        f"Access application {props.get('name') or props.get('domain') or '(unnamed)'!s}: "
+        + "; ".join(problems)
+        + " (Lax, not Strict: Strict breaks the Access login redirect)"
+    )
+
+
 def r2_protect_violation(name: str, protect: bool) -> str | None:
     """Message when an R2 bucket can be deleted by `pulumi destroy` or a rename."""
     if protect:
@@ -227,6 +255,15 @@ def access_validate(args: StackValidationArgs, report_violation: ReportViolation
         report_violation(message, hostnames[hostname])
 
 
+def access_cookie_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """access-cookie-lax-http-only: the Access login cookie is SameSite Lax/Strict and HttpOnly."""
+    if args.resource_type != ACCESS_APPLICATION_TYPE:
+        return
+    message = access_cookie_violation(args.props)
+    if message:
+        report_violation(message, None)
+
+
 def r2_protect_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """r2-bucket-protected: the backup bucket carries `protect`."""
     if args.resource_type != R2_BUCKET_TYPE:
@@ -249,7 +286,7 @@ def ssm_secure_string_validate(
 
 
 def build_policies() -> list[Policy]:
-    """The pack's policies, all mandatory: plan stop criteria and data-safety rules."""
+    """The pack's policies, all mandatory: plan stop criteria, data-safety and login rules."""
     mandatory = EnforcementLevel.MANDATORY
     return [
         ResourceValidationPolicy(
@@ -282,6 +319,13 @@ def build_policies() -> list[Policy]:
             description="Every Worker hostname is covered, on all paths, by a Cloudflare Access "
             "application.",
             validate=access_validate,
+            enforcement_level=mandatory,
+        ),
+        ResourceValidationPolicy(
+            name="access-cookie-lax-http-only",
+            description="Self-hosted Access applications set the CF_Authorization cookie "
+            "SameSite=Lax (or Strict) and HttpOnly, not Access's defaults (None, scriptable).",
+            validate=access_cookie_validate,
             enforcement_level=mandatory,
         ),
         ResourceValidationPolicy(

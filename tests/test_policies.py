@@ -81,12 +81,13 @@ def _stack(*resources: tuple[str, str, dict[str, Any]]) -> StackValidationArgs:
     )
 
 
-def test_pack_registers_five_mandatory_policies() -> None:
+def test_pack_registers_its_mandatory_policies() -> None:
     policies = p.build_policies()
     assert [x.name for x in policies] == [
         "cost-within-budget",
         "no-debug-routes-outside-dev",
         "access-covers-worker-hostname",
+        "access-cookie-lax-http-only",
         "r2-bucket-protected",
         "ssm-secure-string",
     ]
@@ -262,6 +263,49 @@ def test_stack_without_hostnames_has_nothing_to_check() -> None:
     assert _run("access-covers-worker-hostname", _stack(_app(domain=HOST))) == []
 
 
+# --- Access cookie attributes --------------------------------------------------------------------
+
+SAFE_COOKIE = {"sameSiteCookieAttribute": "lax", "httpOnlyCookieAttribute": True}
+
+
+def _access_app(**props: Any) -> ResourceValidationArgs:
+    return _resource_args(
+        p.ACCESS_APPLICATION_TYPE, {"type": "self_hosted", "name": HOST, "domain": HOST, **props}
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "detail"),
+    [
+        ({}, "sameSiteCookieAttribute is unset (Access default: none)"),
+        ({"httpOnlyCookieAttribute": True}, "sameSiteCookieAttribute is unset"),
+        ({**SAFE_COOKIE, "sameSiteCookieAttribute": "none"}, "sameSiteCookieAttribute is 'none'"),
+        ({**SAFE_COOKIE, "httpOnlyCookieAttribute": False}, "httpOnlyCookieAttribute is not true"),
+        ({"sameSiteCookieAttribute": "lax"}, "http_only_cookie_attribute=True"),
+    ],
+)
+def test_access_cookie_without_lax_and_http_only_is_a_violation(
+    props: dict[str, Any], detail: str
+) -> None:
+    messages = _run("access-cookie-lax-http-only", _access_app(**props))
+    assert len(messages) == 1, messages
+    assert detail in messages[0]
+    assert HOST in messages[0]
+
+
+@pytest.mark.parametrize("same_site", ["lax", "strict", "Lax"])
+def test_access_cookie_lax_or_strict_and_http_only_passes(same_site: str) -> None:
+    props = {**SAFE_COOKIE, "sameSiteCookieAttribute": same_site}
+    assert _run("access-cookie-lax-http-only", _access_app(**props)) == []
+
+
+def test_access_cookie_rule_reads_only_self_hosted_applications() -> None:
+    saas = _resource_args(p.ACCESS_APPLICATION_TYPE, {"type": "saas", "name": "x"})
+    assert _run("access-cookie-lax-http-only", saas) == []
+    other = _resource_args(p.R2_BUCKET_TYPE, {"type": "self_hosted"}, protect=True)
+    assert _run("access-cookie-lax-http-only", other) == []
+
+
 # --- R2 protect ----------------------------------------------------------------------------------
 
 
@@ -361,6 +405,11 @@ def test_engine_path_reports_mandatory_violations() -> None:
     assert [d.policyName for d in _analyze(p.WORKER_DEPLOY_TYPE, _worker(True, "prod"))] == [
         "no-debug-routes-outside-dev"
     ]
+    app = {"type": "self_hosted", "domain": HOST}
+    assert [d.policyName for d in _analyze(p.ACCESS_APPLICATION_TYPE, app)] == [
+        "access-cookie-lax-http-only"
+    ]
+    assert _analyze(p.ACCESS_APPLICATION_TYPE, {**app, **SAFE_COOKIE}) == []
 
 
 def test_engine_path_reads_proxied_lists_in_access_applications() -> None:
