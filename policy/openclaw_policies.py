@@ -23,6 +23,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 COST_GUARD_TYPE: Final = "openclaw-edge:cost:CostGuard"
 WORKER_DEPLOY_TYPE: Final = "openclaw-edge:worker:WorkerDeploy"
@@ -96,6 +97,33 @@ def _items(value: Any) -> list[Any]:
     return list(value)
 
 
+def _known(props: Any, key: str) -> Any:
+    """`props[key]`, or None when absent or unknown.
+
+    During a preview that creates or changes a resource its unknown outputs arrive as sentinel
+    strings, and pulumi_policy's proxy raises UnknownValueError on reading one; the analyzer turns
+    that into an advisory "can't run" for the whole policy (pulumi_policy/policy.py,
+    AnalyzeStack's `except UnknownValueError`). Reading optional keys through this keeps the
+    policy running on what is known, so its violations stay mandatory in exactly that preview."""
+    try:
+        return props.get(key) if isinstance(props, Mapping) else None
+    except UnknownValueError:
+        return None
+
+
+def _known_items(value: Any) -> list[Any]:
+    """Known elements of a list-like value (unknown ones are skipped, see `_known`)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        return []
+    found = []
+    for index in range(len(value)):
+        try:
+            found.append(value[index])
+        except UnknownValueError:
+            continue
+    return found
+
+
 def _split_pattern(pattern: str) -> tuple[str, str]:
     text = pattern.strip().lower()
     for scheme in ("https://", "http://"):
@@ -106,18 +134,23 @@ def _split_pattern(pattern: str) -> tuple[str, str]:
 
 
 def access_patterns(props: Mapping[str, Any]) -> list[str]:
-    """Domains an Access application protects: `domain`, `selfHostedDomains`, public URIs."""
+    """Domains an Access application protects: `domain`, `selfHostedDomains`, public URIs.
+
+    Only known values count: an application whose covering domain is unknown at preview does not
+    cover the hostname (the safe side of a mandatory check); its other keys still do."""
     patterns: list[str] = []
-    domain = props.get("domain")
+    domain = _known(props, "domain")
     if isinstance(domain, str) and domain:
         patterns.append(domain)
-    patterns.extend(d for d in _items(props.get("selfHostedDomains")) if isinstance(d, str) and d)
-    for destination in _items(props.get("destinations")):
+    patterns.extend(
+        d for d in _known_items(_known(props, "selfHostedDomains")) if isinstance(d, str) and d
+    )
+    for destination in _known_items(_known(props, "destinations")):
         if not isinstance(destination, Mapping):
             continue
-        if destination.get("type", "public") != "public":
+        if (_known(destination, "type") or "public") != "public":
             continue
-        uri = destination.get("uri")
+        uri = _known(destination, "uri")
         if isinstance(uri, str) and uri:
             patterns.append(uri)
     return patterns
@@ -246,7 +279,9 @@ def access_validate(args: StackValidationArgs, report_violation: ReportViolation
     applications: list[list[str]] = []
     for resource in args.resources:
         if resource.resource_type in (CUSTOM_DOMAIN_TYPE, WORKER_DEPLOY_TYPE):
-            hostname = resource.props.get("hostname")
+            # A WorkerDeploy's props here are its outputs (what register_outputs received); a
+            # hostname unknown at preview cannot be checked until it is known.
+            hostname = _known(resource.props, "hostname")
             if isinstance(hostname, str) and hostname:
                 hostnames.setdefault(hostname.lower(), resource.urn)
         elif resource.resource_type == ACCESS_APPLICATION_TYPE:

@@ -413,6 +413,7 @@ class Backup:
                 summary.get("files_changed"),
                 summary.get("data_added"),
             )
+            self.refresh_stats()  # /_admin/ shows the size after this snapshot, not 6 h old
             return {"ok": True, "snapshot_id": snapshot_id, "skipped": False, "reason": reason}
 
     def apply_retention(self, *, force: bool = False) -> dict[str, Any]:

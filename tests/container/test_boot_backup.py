@@ -152,6 +152,25 @@ def test_unchanged_state_makes_no_new_snapshot(
     assert len(restic_snapshots(backup)) == 2
 
 
+def test_repository_size_is_fresh_after_each_snapshot(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    # /_admin/ shows status.json's repository_size; it used to be refreshed only by the 6-hourly
+    # retention run, so every snapshot in between left it stale.
+    backup = make_backup({**backup_env, "BACKUP_RETENTION_INTERVAL_SECONDS": "86400"})
+    backup.boot_restore()
+    populate(home, files=5)
+    assert backup.snapshot()["snapshot_id"]
+    first = backup.status.section("backup")["repository_size"]
+    assert isinstance(first, int)
+    assert first > 0
+    (home / ".openclaw" / "workspace" / "big.bin").write_bytes(os.urandom(256 * 1024))
+    assert backup.snapshot()["snapshot_id"]
+    second = backup.status.section("backup")["repository_size"]
+    assert second >= first + 256 * 1024
+    assert backup.status.section("backup")["snapshot_count"] == 2
+
+
 def failing_restic(tmp_path: Path, restic_bin: str) -> Path:
     """restic that fails `restore` (disk full, timeout, ...) and works otherwise."""
     script = tmp_path / "restic-failing-restore"
