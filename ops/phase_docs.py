@@ -7,8 +7,9 @@
 `--outputs -` reads the JSON from stdin. Each plan item gets one verdict — possible / not
 possible / possible with constraints / unverified — and the evidence it rests on. A verdict comes
 only from evidence: stack outputs (proof that `pulumi up` declared the resource), the latency
-probe's JSON (`python -m ops.latency_probe`), a measured cost file, or a reviewed entry in the
-evidence file (a verdict with at least one evidence line and its source). Anything else is
+probe's JSON (`python -m ops.latency_probe`), a measured cost file, or an entry in the
+evidence file (a verdict with at least one evidence line and its source: reviewed by a person, or
+written by the live checks of `python -m ops.verify --json`). Anything else is
 "unverified", with what is missing listed. Secret outputs are never rendered.
 """
 

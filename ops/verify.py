@@ -61,11 +61,15 @@ Clock = Callable[[], float]
 class Failed(Exception):
     """A check that did not pass: what is wrong and what to do."""
 
-    def __init__(self, what: str, fix: str, facts: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, what: str, fix: str, facts: dict[str, Any] | None = None, status: int | None = None
+    ) -> None:
         super().__init__(what)
         self.what = what
         self.fix = fix
         self.facts = facts or {}
+        self.status = status
+        """The HTTP status behind it; None when nothing answered."""
 
 
 class Skipped(Exception):
@@ -285,7 +289,9 @@ class Client:
         body = answer.json()
         if not 200 <= answer.status < 300 or body is None:
             error = body.get("error") if isinstance(body, Mapping) else answer.text()
-            raise Failed(f"{what} answered HTTP {answer.status}: {error}", fix)
+            raise Failed(
+                f"{what} answered HTTP {answer.status}: {error}", fix, status=answer.status
+            )
         return body
 
 
@@ -521,9 +527,17 @@ class Verifier:
                 "the Access application needs the non_identity policy of this token "
                 "(accessProbeServiceToken: true); an expired or revoked token does this too",
             )
-        if answer.status in (401, 403) and not (
-            isinstance(body, Mapping) and body.get("service") == "openclaw-edge"
+        if (
+            answer.status == 401
+            and isinstance(body, Mapping)
+            and body.get("error") == ("unauthorized")
         ):
+            raise Failed(
+                f"Access admitted the token but the Worker refused its JWT ({body.get('reason')})",
+                "the Worker's CF_ACCESS_AUD / CF_ACCESS_TEAM_DOMAIN must be this Access "
+                "application's (accessAud, accessTeamDomain outputs): pulumi up",
+            )
+        if answer.status in (401, 403):
             raise Failed(
                 f"Access refused the service token (HTTP {answer.status})",
                 "check CF_ACCESS_CLIENT_ID/CF_ACCESS_CLIENT_SECRET against the stack outputs; "
@@ -560,16 +574,28 @@ class Verifier:
         self.status = body
         return body
 
+    def _status_or_error(self) -> Mapping[str, Any]:
+        """While a container starts, /api/status itself may time out or answer 5xx: a state too.
+
+        A 4xx (Access or the Worker refusing us) does not heal by waiting.
+        """
+        try:
+            return self._status()
+        except Failed as failure:
+            if failure.status is not None and failure.status < 500:
+                raise
+            return {"state": "unreachable", "detail": failure.what}
+
     def check_gateway(self) -> tuple[str, dict[str, Any]]:
         self._needs_token()
-        status = self._status()
+        started = self.clock()
+        status = self._status_or_error()
         if status.get("state") == "running":
             return "running (already up: no cold start to measure)", {
                 "state": "running",
                 "coldStartSeconds": None,
                 "backend": status.get("backend"),
             }
-        started = self.clock()
         # A proxied request starts a stopped gateway, as any visitor's would.
         trigger = threading.Thread(target=self._wake, name="verify-wake", daemon=True)
         trigger.start()
@@ -588,7 +614,7 @@ class Verifier:
             if elapsed >= self.start_timeout:
                 break
             self.sleep(min(POLL_SECONDS, max(0.0, deadline - self.clock())))
-            status = self._status()
+            status = self._status_or_error()
         raise Failed(
             f"gateway not running after {self.start_timeout:.0f} s (state {state}"
             + (f": {detail})" if detail else ")"),

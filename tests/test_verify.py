@@ -7,13 +7,14 @@ import io
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from dev import access
+from dev.common import ReplyHandler
 from ops import phase_docs, verify
 from ops.verify import CheckResult, Credentials, Failed, Skipped, Verifier
 
@@ -143,6 +144,27 @@ def test_the_token_admitted_but_no_worker_behind_it(front: str) -> None:
         verifier(front).check_token()
 
 
+class WorkerRefusingJwt(ReplyHandler):
+    """Answers as the Worker's requireAccess does for a JWT of another application."""
+
+    def do_GET(self) -> None:
+        self.send_json(401, {"error": "unauthorized", "reason": "claim aud invalid"})
+
+
+def test_a_token_for_another_access_application_is_named(tmp_path: Path, server: Any) -> None:
+    worker = server(ThreadingHTTPServer(("127.0.0.1", 0), WorkerRefusingJwt))
+    issuer = access.AccessIssuer(access.load_or_create_key(tmp_path), TEAM, "other-aud")
+    token = access.ServiceToken(CLIENT_ID, CLIENT_SECRET)
+    handler = access.make_front_handler(issuer, token, f"http://127.0.0.1:{worker}")
+    port = server(ThreadingHTTPServer(("127.0.0.1", 0), handler))
+    with pytest.raises(Failed) as failed:
+        verifier(f"http://127.0.0.1:{port}").check_token()
+    assert failed.value.what == (
+        "Access admitted the token but the Worker refused its JWT (claim aud invalid)"
+    )
+    assert "accessAud" in failed.value.fix
+
+
 def test_credentials_come_from_the_environment_never_the_masked_output() -> None:
     out = outputs("https://x.example.com")
     creds = Credentials.from_env({}, out)
@@ -192,7 +214,7 @@ def test_the_channels_check_fails_on_a_rejected_token_and_skips_without_state() 
 # --- Worker secret names: the real wrangler against a stand-in of the Cloudflare API ------------
 
 
-class CloudflareApi(BaseHTTPRequestHandler):
+class CloudflareApi(ReplyHandler):
     """`GET /accounts/<id>/workers/scripts/<name>/secrets` in the API's envelope."""
 
     names: ClassVar[list[str]] = []
@@ -207,15 +229,7 @@ class CloudflareApi(BaseHTTPRequestHandler):
         else:
             error = {"code": 10007, "message": "workers.api.error.script_not_found"}
             status, body = 404, {"success": False, "errors": [error], "messages": []}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.send_json(status, body)
 
 
 @pytest.fixture
