@@ -372,3 +372,66 @@ def test_phase_1_done_criteria_read_the_live_checks_without_a_probe() -> None:
     text = phase_docs.render_phase(1, ev, {"stack outputs": "test"}, sample=False)
     assert "| reachable at the test hostname | met |" in text
     assert "| Cloudflare Access authentication works | met |" in text
+
+
+# --- CDP: answers shaped as worker/src/routes/cdp.ts gives them ---------------------------------
+
+CDP_SECRET = "cdp-secret-value-4a7e2c9b"
+
+
+class WorkerCdp(ReplyHandler):
+    """/cdp/json/version of the Worker: 401 without the secret, a ticket URL with it."""
+
+    guarded = True
+
+    def do_GET(self) -> None:
+        if self.headers.get("X-CDP-Secret") != CDP_SECRET and type(self).guarded:
+            self.send_json(401, {"error": "unauthorized", "reason": "missing or wrong CDP secret"})
+            return
+        host = self.headers.get("Host")
+        self.send_json(
+            200,
+            {
+                "Browser": "Cloudflare-Browser-Rendering",
+                "webSocketDebuggerUrl": f"ws://{host}/cdp?ticket=1700000120.c2lnbmF0dXJl",
+            },
+        )
+
+
+@pytest.fixture
+def cdp(tmp_path: Path, server: Any) -> str:
+    worker = server(ThreadingHTTPServer(("127.0.0.1", 0), WorkerCdp))
+    issuer = access.AccessIssuer(access.load_or_create_key(tmp_path), TEAM, "aud")
+    token = access.ServiceToken(CLIENT_ID, CLIENT_SECRET)
+    handler = access.make_front_handler(issuer, token, f"http://127.0.0.1:{worker}")
+    return f"http://127.0.0.1:{server(ThreadingHTTPServer(('127.0.0.1', 0), handler))}"
+
+
+def _cdp_verifier(url: str, **env: str) -> Verifier:
+    names = ["CDP_SECRET", "MOLTBOT_GATEWAY_TOKEN"]
+    check = verifier(url, env=env, workerSecretNames=names)
+    check.authorized = True
+    return check
+
+
+def test_cdp_answers_401_without_its_secret_and_a_ticket_with_it(cdp: str) -> None:
+    WorkerCdp.guarded = True
+    detail, facts = _cdp_verifier(cdp, CDP_SECRET=CDP_SECRET).check_cdp()
+    assert facts == {"withoutSecret": 401, "withSecret": 200}
+    assert detail == "without the secret 401; with it 200 (Cloudflare-Browser-Rendering)"
+
+
+def test_cdp_open_without_its_secret_fails(cdp: str) -> None:
+    WorkerCdp.guarded = False
+    try:
+        with pytest.raises(Failed, match="without the secret answered 200"):
+            _cdp_verifier(cdp, CDP_SECRET=CDP_SECRET).check_cdp()
+    finally:
+        WorkerCdp.guarded = True
+
+
+def test_cdp_is_skipped_unless_configured_and_its_secret_exported(cdp: str) -> None:
+    with pytest.raises(Skipped, match="no CDP_SECRET in workerSecretNames"):
+        verifier(cdp).check_cdp()
+    with pytest.raises(Skipped, match="export CDP_SECRET"):
+        _cdp_verifier(cdp).check_cdp()
