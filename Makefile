@@ -15,6 +15,7 @@ help:
 	@echo "make plan    offline plan of Pulumi.<STACK>.yaml (STACK=dev by default; not pulumi preview)"
 	@echo "make setup   install the toolchain only (Debian packages, .venv, Node 24, npm deps)"
 	@echo "make bench   run the benchmarks and print their tables (ARGS=--quick: a shorter run)"
+	@echo "make verify  check the live deployment (pulumi stack output --json | make verify)"
 
 setup: system $(STAMP_PY) $(STAMP_NODE) openclaw
 
@@ -58,4 +59,10 @@ dev: setup
 bench: setup
 	$(RUN) python -m bench.run $(ARGS)
 
-.PHONY: help setup system openclaw lint test plan dev bench
+# Outputs on stdin (OUTPUTS=- by default) or from a file; VERIFY_ARGS e.g. "--write --json v.json".
+# Only the Python and npm installs as prerequisites: nothing else may read the piped outputs.
+OUTPUTS ?= -
+verify: $(STAMP_PY) $(STAMP_NODE)
+	$(RUN) python -m ops.verify --outputs $(OUTPUTS) $(VERIFY_ARGS)
+
+.PHONY: help setup system openclaw lint test plan dev bench verify

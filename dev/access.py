@@ -5,6 +5,15 @@ stack sets `CF_ACCESS_LOGIN_ORIGIN` to its plain-HTTP address, so the login need
 The port also answers TLS with a self-signed certificate, for a Worker that is sent to
 `https://<team domain>/cdn-cgi/access/login/...` without that override. Run alone:
 `python -m dev.access --state-dir .dev-state/access --team-domain 127.0.0.1:8790 --aud ...`.
+
+With `--front-port` it also stands *in front of* the Worker the way Access does on a deployed
+hostname (HTTP only, no WebSockets): a request with the service token's `CF-Access-Client-Id` /
+`CF-Access-Client-Secret` headers (token from `ACCESS_SERVICE_TOKEN_ID` / `_SECRET` in its
+environment, never argv) reaches the Worker with a signed `Cf-Access-Jwt-Assertion` whose
+`common_name` is the client id; a valid `CF_Authorization` cookie is passed the same way; a wrong
+service token gets 403; anything else gets Access's 302 to
+`https://<team domain>/cdn-cgi/access/login/<host>?kid=<aud>&redirect_url=<path>`, whatever its
+`Accept` header (`ops.verify` relies on that difference from the Worker's own 401).
 """
 
 from __future__ import annotations
@@ -13,20 +22,23 @@ import argparse
 import base64
 import datetime
 import hashlib
+import hmac
 import html
+import http.client
 import ipaddress
 import json
 import os
 import secrets
 import socket
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import jwt
 from cryptography import x509
@@ -37,6 +49,13 @@ from cryptography.x509.oid import NameOID
 from dev.common import LOOPBACK_HOSTS, ReplyHandler, serve_until_signal
 
 COOKIE_NAME = "CF_Authorization"
+CLIENT_ID_HEADER = "CF-Access-Client-Id"
+CLIENT_SECRET_HEADER = "CF-Access-Client-Secret"  # noqa: S105 - a header name
+ASSERTION_HEADER = "Cf-Access-Jwt-Assertion"
+SERVICE_TOKEN_ENV = ("ACCESS_SERVICE_TOKEN_ID", "ACCESS_SERVICE_TOKEN_SECRET")
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "host"}
+)
 CERTS_PATH = "/cdn-cgi/access/certs"
 LOGIN_PATH = "/cdn-cgi/access/login"
 LOGOUT_PATH = "/cdn-cgi/access/logout"
@@ -170,8 +189,41 @@ class AccessIssuer:
             "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{email}")),
             "country": "XX",
         }
+        return self._sign(claims)
+
+    def mint_service(self, client_id: str, *, now: float | None = None) -> str:
+        """A service-token application token: `common_name` = client id, no email, empty sub."""
+        issued = int(now if now is not None else time.time())
+        claims = {
+            "aud": [self.aud],
+            "common_name": client_id,
+            "exp": issued + self.ttl_seconds,
+            "iat": issued,
+            "nbf": issued,
+            "iss": self.issuer,
+            "type": "app",
+            "sub": "",
+            "identity_nonce": secrets.token_urlsafe(12),
+        }
+        return self._sign(claims)
+
+    def _sign(self, claims: dict[str, Any]) -> str:
         headers = {"kid": self.public_jwk()["kid"], "typ": "JWT"}
         return jwt.encode(claims, self.key, algorithm="RS256", headers=headers)
+
+    def valid(self, token: str) -> bool:
+        """Whether a token is one of ours, for this application, and not expired."""
+        try:
+            jwt.decode(
+                token,
+                self.key.public_key(),
+                algorithms=["RS256"],
+                audience=self.aud,
+                issuer=self.issuer,
+            )
+        except jwt.PyJWTError:
+            return False
+        return True
 
 
 def safe_redirect_target(raw: str | None, app_origin: str) -> str:
@@ -292,6 +344,106 @@ def make_handler(issuer: AccessIssuer, app_origin: str) -> type[ReplyHandler]:
     return AccessHandler
 
 
+@dataclass(frozen=True)
+class ServiceToken:
+    """The one service token the front accepts (what `accessProbeServiceToken` creates)."""
+
+    client_id: str
+    client_secret: str
+
+    def matches(self, client_id: str, client_secret: str) -> bool:
+        return hmac.compare_digest(client_id.encode(), self.client_id.encode()) and (
+            hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
+        )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> ServiceToken | None:
+        client_id, client_secret = (env.get(name, "") for name in SERVICE_TOKEN_ENV)
+        return cls(client_id, client_secret) if client_id and client_secret else None
+
+
+def login_redirect(issuer: AccessIssuer, host: str, path: str) -> str:
+    """Where Access sends an unauthenticated request (the real shape, on the team domain)."""
+    query = urlencode({"kid": issuer.aud, "redirect_url": path})
+    return f"{issuer.issuer}{LOGIN_PATH}/{quote(host, safe=':')}?{query}"
+
+
+def make_front_handler(
+    issuer: AccessIssuer, token: ServiceToken | None, upstream: str
+) -> type[ReplyHandler]:
+    target = urlsplit(upstream)
+
+    class FrontHandler(ReplyHandler):
+        def _assertion(self) -> tuple[str | None, bool]:
+            """(token to forward, freshly minted?) or (None, False) when not signed in."""
+            client_id = self.headers.get(CLIENT_ID_HEADER)
+            client_secret = self.headers.get(CLIENT_SECRET_HEADER)
+            if client_id or client_secret:
+                if token is not None and token.matches(client_id or "", client_secret or ""):
+                    return issuer.mint_service(token.client_id), True
+                return None, True
+            for part in (self.headers.get("Cookie") or "").split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == COOKIE_NAME and issuer.valid(value):
+                    return value, False
+            return None, False
+
+        def _handle(self) -> None:
+            body = self.read_body()
+            assertion, presented = self._assertion()
+            if assertion is None and presented:
+                self.send_html(403, "<!doctype html><title>Forbidden</title><p>Forbidden.</p>")
+                return
+            if assertion is None:
+                host = self.headers.get("Host") or "localhost"
+                location = login_redirect(issuer, host, self.path)
+                self.send_bytes(302, b"", "text/plain", {"Location": location})
+                return
+            if (self.headers.get("Upgrade") or "").lower() == "websocket":
+                self.send_json(501, {"error": "the local Access front relays HTTP only"})
+                return
+            self._forward(body, assertion, fresh=presented)
+
+        def _forward(self, body: bytes, assertion: str, *, fresh: bool) -> None:
+            # The service token headers go on, as the Worker expects (it strips them before the
+            # gateway); whether real Access forwards them is not documented either way.
+            headers = {
+                name: value
+                for name, value in self.headers.items()
+                if name.lower() not in HOP_BY_HOP
+            }
+            headers[ASSERTION_HEADER] = assertion
+            headers["Host"] = target.netloc
+            conn = http.client.HTTPConnection(
+                target.hostname or "127.0.0.1", target.port or 80, timeout=600
+            )
+            try:
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.send_json(502, {"error": f"Worker unreachable: {type(exc).__name__}"})
+                return
+            finally:
+                conn.close()
+            self.send_response(response.status)
+            for name, value in response.getheaders():
+                if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                    self.send_header(name, value)
+            if fresh:  # Access hands a service-token client its session as a cookie
+                self.send_header(
+                    "Set-Cookie", f"{COOKIE_NAME}={assertion}; Path=/; HttpOnly; Secure"
+                )
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+
+    return FrontHandler
+
+
 class DualProtocolServer(ThreadingHTTPServer):
     """Plain HTTP and, when given a TLS context, TLS on the same port (sniffs the first byte)."""
 
@@ -337,13 +489,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aud", required=True)
     parser.add_argument("--app-origin", default="http://127.0.0.1:8787")
     parser.add_argument("--ttl-seconds", type=int, default=3600)
+    parser.add_argument("--front-port", type=int, help="also stand in front of the Worker here")
+    parser.add_argument("--upstream", help="the Worker the front passes requests to")
     args = parser.parse_args(argv)
     issuer = AccessIssuer(
         load_or_create_key(args.state_dir), args.team_domain, args.aud, args.ttl_seconds
     )
     tls = load_or_create_tls(args.state_dir)
     server = build_server(args.host, args.port, issuer, args.app_origin, tls)
+    front = None
+    if args.front_port:
+        handler = make_front_handler(
+            issuer, ServiceToken.from_env(dict(os.environ)), args.upstream or args.app_origin
+        )
+        front = ThreadingHTTPServer((args.host, args.front_port), handler)
+        front.daemon_threads = True
+        threading.Thread(target=front.serve_forever, name="access-front", daemon=True).start()
+        print(f"access: in front of {args.upstream} on http://{args.host}:{args.front_port}")
     serve_until_signal(server, "access")
+    if front is not None:
+        front.shutdown()
+        front.server_close()
 
 
 if __name__ == "__main__":

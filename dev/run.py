@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  Sign in on the local Access page (any email), then approve this browser once\n"
         f"  in the admin page (device approval, backups): {cfg.url('worker', '/_admin/')}\n"
         f"  LLM: {llm}. Logs: {cfg.logs_dir}/\n"
+        "  Check it as `make verify` checks a deployment:\n"
+        "    scripts/with-toolchain python -m dev.verify [--write]\n"
         f"  Ctrl-C stops everything (the boot code takes a final snapshot first).\n",
         flush=True,
     )

@@ -2,7 +2,8 @@
 
 `dev.run` (make dev), the e2e session fixture and the benchmarks all drive this one class, so
 what the tests prove is what a developer runs. Pieces, in start order (all on 127.0.0.1):
-s3 (moto, stands in for R2), access (Access stand-in), llm (LLM stand-in), edge (network
+s3 (moto, stands in for R2), access (Access stand-in: login, JWKS, and a front that admits the
+service token as Access does), llm (LLM stand-in), edge (network
 stand-in: browsers reach the gateway as remote clients, as in a deployment), boot (the
 container's boot code running a real OpenClaw gateway on the host), worker (`wrangler dev`).
 """
@@ -28,13 +29,14 @@ from typing import IO, Literal
 
 from dev.access import AccessIssuer, load_or_create_key
 from dev.s3 import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
+from infra.config import dockerfile_openclaw_version
 
 ROOT = Path(__file__).resolve().parent.parent
 PIECES = ("s3", "access", "llm", "edge", "boot", "worker")
 # Which Ports fields each piece listens on (checked before anything starts).
 PIECE_PORTS = {
     "s3": ("s3",),
-    "access": ("access",),
+    "access": ("access", "front"),
     "llm": ("llm",),
     "edge": ("edge",),
     "boot": ("gateway", "control"),
@@ -63,6 +65,8 @@ class Ports:
     s3: int = 8792
     inspector: int = 8793
     edge: int = 8794
+    front: int = 8795
+    """The Access stand-in in front of the Worker (service token, login redirect): `ops.verify`."""
 
     def shifted(self, offset: int) -> Ports:
         """Every port moved by `offset`: a second stack (e2e) beside a running `make dev`."""
@@ -185,25 +189,27 @@ class Secrets:
 
     gateway_token: str
     backup_password: str
+    access_client_id: str = ""
+    """The local Access service token (what `accessProbeServiceToken` creates when deployed)."""
+    access_client_secret: str = ""
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
-        if path.exists():
-            data = json.loads(path.read_text())
-            return cls(data["gateway_token"], data["backup_password"])
-        created = cls(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(
-                {
-                    "gateway_token": created.gateway_token,
-                    "backup_password": created.backup_password,
-                },
-                handle,
-            )
-        path.with_suffix(".tmp").replace(path)
-        return created
+        data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        loaded = cls(
+            data.get("gateway_token") or secrets.token_urlsafe(32),
+            data.get("backup_password") or secrets.token_urlsafe(32),
+            # Shaped like Cloudflare's: "<32 hex>.access" and 64 hex.
+            data.get("access_client_id") or f"{secrets.token_hex(16)}.access",
+            data.get("access_client_secret") or secrets.token_hex(32),
+        )
+        if data != vars(loaded):  # new file, or one written before a field existed
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(vars(loaded), handle)
+            path.with_suffix(".tmp").replace(path)
+        return loaded
 
 
 @dataclass
@@ -316,6 +322,43 @@ class Stack:
             directory.mkdir(parents=True, exist_ok=True)
         _ = self.secrets, self.issuer
         self._write_worker_env_file()
+        self._link_tools()
+        (cfg.state_dir / "outputs.json").write_text(json.dumps(self.outputs(), indent=2) + "\n")
+
+    @property
+    def tools_dir(self) -> Path:
+        """First on the boot code's PATH: `openclaw` there, as in the image (`ops.verify`)."""
+        return self.config.state_dir / "bin"
+
+    def _link_tools(self) -> None:
+        self.tools_dir.mkdir(parents=True, exist_ok=True)
+        link = self.tools_dir / "openclaw"
+        if not link.is_symlink() or link.readlink() != self.openclaw_bin():
+            link.unlink(missing_ok=True)
+            link.symlink_to(self.openclaw_bin())
+
+    def outputs(self) -> dict[str, object]:
+        """This stack in the shape of `pulumi stack output --json` (what `ops.verify` reads).
+
+        Only what exists locally; the service token secret is masked as Pulumi masks it.
+        """
+        cfg = self.config
+        package = json.loads((ROOT / "worker" / "package.json").read_text())
+        return {
+            "workerUrl": cfg.url("front").rstrip("/"),
+            "hostname": "127.0.0.1",
+            "workerName": "openclaw-edge-local",
+            "environment": "local",
+            "accessAud": cfg.aud,
+            "accessTeamDomain": cfg.access_team_domain,
+            "bucketName": cfg.bucket,
+            "openclawVersion": dockerfile_openclaw_version(ROOT),
+            "sandboxVersion": package["dependencies"]["@cloudflare/sandbox"],
+            "workerSecretNames": ["MOLTBOT_GATEWAY_TOKEN"],
+            "debugRoutes": True,
+            "probeAccessClientId": self.secrets.access_client_id,
+            "probeAccessClientSecret": "[secret]",
+        }
 
     def _write_worker_env_file(self) -> Path:
         """The Worker's secret reaches `wrangler dev` in a file (mode 0600), not on argv."""
@@ -341,8 +384,11 @@ class Stack:
     def boot_env(self) -> dict[str, str]:
         cfg, ports = self.config, self.config.ports
         env = self._base_env()
+        env["PATH"] = os.pathsep.join([str(self.tools_dir), env["PATH"]])
         env.update(
             {
+                # This host has these of the image's tools (ops.verify's self-test check).
+                "OPENCLAW_EDGE_SELFTEST_TOOLS": "node,openclaw,restic",
                 "HOME": str(cfg.home),
                 "OPENCLAW_BIN": str(self.openclaw_bin()),
                 "OPENCLAW_GATEWAY_BIND": "loopback",
@@ -461,10 +507,21 @@ class Stack:
                     cfg.url("worker").rstrip("/"),
                     "--ttl-seconds",
                     str(cfg.token_ttl_seconds),
+                    "--front-port",
+                    str(ports.front),
+                    "--upstream",
+                    cfg.url("worker").rstrip("/"),
                 ],
                 ROOT,
-                base,
-                lambda: http_status(cfg.url("access", "/cdn-cgi/access/certs")) == 200,
+                {
+                    **base,
+                    "ACCESS_SERVICE_TOKEN_ID": self.secrets.access_client_id,
+                    "ACCESS_SERVICE_TOKEN_SECRET": self.secrets.access_client_secret,
+                },
+                lambda: (
+                    http_status(cfg.url("access", "/cdn-cgi/access/certs")) == 200
+                    and port_in_use(ports.front)
+                ),
                 start_timeout=30,
                 describe="Access stand-in (login page + JWKS)",
             ),

@@ -7,8 +7,9 @@
 `--outputs -` reads the JSON from stdin. Each plan item gets one verdict — possible / not
 possible / possible with constraints / unverified — and the evidence it rests on. A verdict comes
 only from evidence: stack outputs (proof that `pulumi up` declared the resource), the latency
-probe's JSON (`python -m ops.latency_probe`), a measured cost file, or a reviewed entry in the
-evidence file (a verdict with at least one evidence line and its source). Anything else is
+probe's JSON (`python -m ops.latency_probe`), a measured cost file, or an entry in the
+evidence file (a verdict with at least one evidence line and its source: reviewed by a person, or
+written by the live checks of `python -m ops.verify --json`). Anything else is
 "unverified", with what is missing listed. Secret outputs are never rendered.
 """
 
@@ -139,6 +140,28 @@ def _outputs_judge(
         return Finding(verdict, tuple(describe(ev)))
 
     return judge
+
+
+def _evidenced(item_id: str, judge: Callable[[Evidence], Finding]) -> Callable[[Evidence], Finding]:
+    """An outputs-based judge that an evidence entry (e.g. a live `ops.verify` check) decides.
+
+    The declaration stays as evidence; the entry's verdict wins, so a failed live check turns a
+    declared-only "possible" into "unverified" with the failure listed.
+    """
+
+    def judged(ev: Evidence) -> Finding:
+        finding = judge(ev)
+        entry = ev.manual.get(item_id)
+        if entry is None:
+            return finding
+        lines = (*finding.evidence, *entry.evidence, f"source: {entry.source}")
+        if entry.verdict is Verdict.UNVERIFIED:
+            return Finding(
+                Verdict.UNVERIFIED, lines, (*finding.missing, f"a passing check ({item_id})")
+            )
+        return Finding(entry.verdict, lines)
+
+    return judged
 
 
 # --- facts rendered from outputs ------------------------------------------------------------------
@@ -460,10 +483,13 @@ PHASE_1: Final = (
         "R2 bucket as code",
         "Pulumi `cloudflare.R2Bucket` (plan: r2.tf)",
         "bucket declared and deployed",
-        _outputs_judge(
-            ["bucketName"],
-            lambda ev: [f"bucket {_code(ev.output('bucketName'))}"],
-            Verdict.POSSIBLE,
+        _evidenced(
+            "1-1",
+            _outputs_judge(
+                ["bucketName"],
+                lambda ev: [f"bucket {_code(ev.output('bucketName'))}"],
+                Verdict.POSSIBLE,
+            ),
         ),
     ),
     Item(
@@ -484,16 +510,19 @@ PHASE_1: Final = (
         "Cloudflare Access for the new endpoint",
         "Access application + policy",
         "Access application covering the test hostname",
-        _outputs_judge(
-            ["accessApplicationId", "accessAud", "accessTeamDomain"],
-            lambda ev: [
-                f"application {_code(ev.output('accessApplicationId'))}, AUD "
-                f"{_code(ev.output('accessAud'))}, team domain "
-                f"{_code(ev.output('accessTeamDomain'))}",
-                "coverage of the Worker hostname is enforced by the policy "
-                "`access-covers-worker-hostname` at preview",
-            ],
-            Verdict.POSSIBLE,
+        _evidenced(
+            "1-3",
+            _outputs_judge(
+                ["accessApplicationId", "accessAud", "accessTeamDomain"],
+                lambda ev: [
+                    f"application {_code(ev.output('accessApplicationId'))}, AUD "
+                    f"{_code(ev.output('accessAud'))}, team domain "
+                    f"{_code(ev.output('accessTeamDomain'))}",
+                    "coverage of the Worker hostname is enforced by the policy "
+                    "`access-covers-worker-hostname` at preview",
+                ],
+                Verdict.POSSIBLE,
+            ),
         ),
     ),
     Item(
@@ -501,10 +530,13 @@ PHASE_1: Final = (
         "Test subdomain",
         "Workers custom domain (plan: dns.tf)",
         "e.g. moltworker.<zone>; the existing openclaw.<zone> unchanged",
-        _outputs_judge(
-            ["hostname", "workerUrl"],
-            lambda ev: [f"hostname {_code(ev.output('hostname'))} -> {ev.output('workerUrl')}"],
-            Verdict.POSSIBLE,
+        _evidenced(
+            "1-4",
+            _outputs_judge(
+                ["hostname", "workerUrl"],
+                lambda ev: [f"hostname {_code(ev.output('hostname'))} -> {ev.output('workerUrl')}"],
+                Verdict.POSSIBLE,
+            ),
         ),
     ),
     Item(
@@ -527,14 +559,14 @@ PHASE_1: Final = (
         "First deploy (wrangler deploy + secret put)",
         "`pulumi up` (runs wrangler)",
         "Worker, container and secrets deployed",
-        judge_deploy,
+        _evidenced("1-6", judge_deploy),
     ),
     Item(
         "1-7",
         "Existing secrets into Workers Secrets",
         "SSM stays; values copied",
         "ANTHROPIC_API_KEY, DISCORD_BOT_TOKEN, ... set as Worker secrets",
-        judge_secrets,
+        _evidenced("1-7", judge_secrets),
     ),
     Item(
         "1-8",
@@ -740,8 +772,18 @@ def criteria(
     return done, stop
 
 
+def _checked_state(ev: Evidence, item_id: str) -> tuple[str, str] | None:
+    """A done criterion from a passing evidence entry (e.g. `ops.verify`) when there is no probe."""
+    entry = ev.manual.get(item_id)
+    if entry is None or entry.verdict is not Verdict.POSSIBLE:
+        return None
+    return "met", "; ".join((*entry.evidence, entry.source))
+
+
 def _reachable_state(ev: Evidence) -> tuple[str, str]:
     edge = _probe_endpoint(ev, "b")
+    if edge is None and (checked := _checked_state(ev, "1-4")) is not None:
+        return checked
     if edge is None:
         declared = ev.output("workerUrl")
         note = f"{declared} declared, " if declared else ""
@@ -758,6 +800,8 @@ def _reachable_state(ev: Evidence) -> tuple[str, str]:
 def _access_state(ev: Evidence) -> tuple[str, str]:
     edge = _probe_endpoint(ev, "b")
     check = edge.get("accessCheck") if edge else None
+    if edge is None and (checked := _checked_state(ev, "1-3")) is not None:
+        return checked
     if not isinstance(check, Mapping) or check.get("enforced") is None:
         return "unverified", "no probe access check for endpoint B (--probe)"
     samples = edge.get("http", {}).get("samples") or 0 if edge else 0

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
@@ -152,3 +153,82 @@ def test_one_port_speaks_tls_and_plain_http(tmp_path: Path, issuer: access.Acces
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# --- the front: Access in front of the Worker, for ops.verify -----------------------------------
+
+CLIENT_ID = "5a4b3c2d1e0f5a4b3c2d1e0f5a4b3c2d.access"
+CLIENT_SECRET = "front-secret-3e9b1c7a5d"
+
+
+@pytest.fixture(scope="module")
+def front(issuer: access.AccessIssuer) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """The front before a small upstream that records the headers the Worker would get."""
+    seen: list[dict[str, str]] = []
+
+    class Upstream(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers.items()))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    token = access.ServiceToken(CLIENT_ID, CLIENT_SECRET)
+    handler = access.make_front_handler(
+        issuer, token, f"http://127.0.0.1:{upstream.server_address[1]}"
+    )
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for server in (upstream, httpd):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    for server in (httpd, upstream):
+        server.shutdown()
+        server.server_close()
+
+
+def _front_get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=10) as r:
+            return r.status, dict(r.headers.items())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items())
+
+
+def test_front_turns_the_service_token_into_an_assertion(
+    front: tuple[str, list[dict[str, str]]], issuer: access.AccessIssuer
+) -> None:
+    url, seen = front
+    headers = {"CF-Access-Client-Id": CLIENT_ID, "CF-Access-Client-Secret": CLIENT_SECRET}
+    status, answer = _front_get(f"{url}/sandbox-health", headers)
+    assert status == 200
+    claims = _verify(issuer, seen[-1]["Cf-Access-Jwt-Assertion"])
+    assert claims["common_name"] == CLIENT_ID
+    assert "email" not in claims
+    assert claims["sub"] == ""
+    cookie = answer["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    # The session cookie Access hands out works on its own afterwards.
+    status, _ = _front_get(f"{url}/", {"Cookie": f"CF_Authorization={cookie}"})
+    assert status == 200
+    assert seen[-1]["Cf-Access-Jwt-Assertion"] == cookie
+
+
+def test_front_refuses_a_wrong_token_and_redirects_everyone_else(
+    front: tuple[str, list[dict[str, str]]],
+) -> None:
+    url, seen = front
+    before = len(seen)
+    wrong = {"CF-Access-Client-Id": CLIENT_ID, "CF-Access-Client-Secret": "wrong"}
+    assert _front_get(f"{url}/", wrong)[0] == 403
+    status, answer = _front_get(f"{url}/api/status?x=1", {"Accept": "application/json"})
+    assert status == 302
+    host = urllib.parse.urlsplit(url).netloc
+    query = urllib.parse.urlencode({"kid": AUD, "redirect_url": "/api/status?x=1"})
+    assert answer["Location"] == f"https://{TEAM}/cdn-cgi/access/login/{host}?{query}"
+    assert _front_get(f"{url}/", {"Cookie": "CF_Authorization=not-a-token"})[0] == 302
+    assert len(seen) == before  # nothing reached the Worker

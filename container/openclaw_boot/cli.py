@@ -1,4 +1,4 @@
-"""`boot.py run|snapshot|snapshots|restore ID|status|config`: the container's entry point.
+"""`boot.py run|snapshot|snapshots|restore ID|status|config|selftest`: the container's entry point.
 
 `run` = restore → write config → control API + snapshot loop → gateway in the foreground;
 exits with the gateway's code after a final snapshot. The others are one-shots printing JSON.
@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from . import config
+from . import config, selftest
 from .backup import Backup, BackupError
 from .control import ControlApp, NotFound, serve
 from .gateway import Gateway, exit_code
@@ -169,6 +169,7 @@ class Runner:
                 restore=self.api_restore,
                 restart=self.api_restart,
                 ready=self.gateway.readiness,
+                selftest=lambda: selftest.run(settings),
             )
             server = serve(app, settings.control_bind, settings.control_port)
         loop = None
@@ -234,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     restore.add_argument("snapshot_id")
     sub.add_parser("status", help="restore/gateway/backup status (JSON)")
     sub.add_parser("config", help="write and validate openclaw.json only (JSON)")
+    sub.add_parser("selftest", help="run each tool's version command (JSON)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -256,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status.update("gateway", state="stopped", pid=None)
     result = ONE_SHOTS[args.command](settings, status, args, live)
     _print(result)
-    return 0 if result.get("ok", True) else 1
+    return 0 if result.get("ok", True) and result.get("passed", True) else 1
 
 
 def _status(settings: Settings, status: Status, _args: argparse.Namespace, _live: bool) -> Result:
@@ -298,10 +300,17 @@ def _restore(settings: Settings, status: Status, args: argparse.Namespace, live:
     }
 
 
+def _selftest(
+    settings: Settings, _status: Status, _args: argparse.Namespace, _live: bool
+) -> Result:
+    return selftest.run(settings)
+
+
 ONE_SHOTS: dict[str, Callable[[Settings, Status, argparse.Namespace, bool], Result]] = {
     "status": _status,
     "config": _config,
     "snapshot": _snapshot,
     "snapshots": _snapshots,
     "restore": _restore,
+    "selftest": _selftest,
 }

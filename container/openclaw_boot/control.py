@@ -37,6 +37,7 @@ class ControlApp:
         restore: Callable[[str], dict[str, Any]],
         restart: Callable[[], dict[str, Any]],
         ready: Callable[[], dict[str, Any]],
+        selftest: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.token = token
         self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -47,6 +48,8 @@ class ControlApp:
             ("POST", "/gateway/restart"): lambda _body: restart(),
             ("GET", "/gateway/ready"): lambda _body: ready(),
         }
+        if selftest is not None:
+            self.routes[("GET", "/selftest")] = lambda _body: selftest()
 
     @staticmethod
     def _restore(

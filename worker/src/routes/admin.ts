@@ -3,7 +3,7 @@
  * restore and gateway restart through the boot-code control API. Every answer is JSON.
  */
 import { Hono, type Context } from "hono";
-import { N, read } from "../config";
+import { N, read, secretValues } from "../config";
 import type { AppEnv } from "../context";
 import type { ControlResult } from "../backend/types";
 import { GatewayRpcError, gatewayRpc } from "../gateway/rpc";
@@ -173,4 +173,10 @@ export const admin = new Hono<AppEnv>()
       c.get("log").error("restart failed", { error: errorMessage(error) });
       return c.json({ ok: false, error: c.get("log").redact(errorMessage(error)), help: CONTROL_HELP[502] }, 502);
     }
+  })
+  // Read-only: each baked-in tool's version command inside the container (boot.py selftest).
+  .get("/api/admin/selftest", async (c) => {
+    const result = await c.get("backend").control("/selftest");
+    // Tool output is free text from inside the container: mask every known secret value too.
+    return result.ok ? c.json(redactValue(result.body, secretValues(c.env)) as object) : controlAnswer(c, result);
   });
