@@ -227,6 +227,9 @@ class WorkerDeploy(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[self.deploy],
                 additional_secret_outputs=["stdout", "stderr"],
+                # If this Command is ever replaced (`pulumi up --replace`), the old one's delete
+                # removes every secret it set: run it BEFORE the new create, not after it.
+                delete_before_replace=True,
             ),
         )
         self.register_outputs(

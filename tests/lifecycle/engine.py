@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +178,7 @@ class Engine:
         self._errors: list[str] = []
         self._failed = False
         self._gone: set[str] = set()
+        self._targeted: set[str] = set()
         self.commands.runs = []
 
     # -- pulumi up -------------------------------------------------------------------------
@@ -190,8 +191,11 @@ class Engine:
         build_dir: Path,
         source_root: Path,
         api_token: str,
+        replace: Collection[str] = (),
     ) -> Outcome:
+        """`pulumi up`; `replace` names resources as `--replace <urn>` would."""
         self._reset()
+        self._targeted = set(replace)
         mocks = _EngineMocks(Invokes(self.account))
         monitor = _EngineMonitor(self, mocks)
         run: ProgramRun | None = None
@@ -285,6 +289,8 @@ class Engine:
     ) -> tuple[ResourceState, Step]:
         inputs = self._ignore(goal, old.inputs)
         changed = self._changed(old.inputs, inputs, goal.inputs)
+        if goal.name in self._targeted:  # isTargetedReplace: a replace that blames the id
+            changed, inputs = ["id"], dict(goal.inputs)
         if not changed and not old.init_errors:
             same = self._state(goal, old.id, old.outputs, old.inputs)
             return same, Step("same", goal.name, goal.type)
@@ -335,9 +341,8 @@ class Engine:
             {k: unwrap(v) for k, v in new.items() if k in keys},
         )
 
-    @staticmethod
-    def _replaces(goal: Goal, replace_keys: tuple[str, ...], changed: list[str]) -> bool:
-        return any(
+    def _replaces(self, goal: Goal, replace_keys: tuple[str, ...], changed: list[str]) -> bool:
+        return goal.name in self._targeted or any(
             split_path(path)[0] in replace_keys
             or any(path_contains(pattern, path) for pattern in goal.replace_on_changes)
             for path in changed

@@ -67,7 +67,7 @@ class Deployment:
     def worker_name(self) -> str:
         return str(self.config.get("workerName", "openclaw-edge-dev"))
 
-    def up(self) -> Outcome:
+    def up(self, replace: tuple[str, ...] = ()) -> Outcome:
         def read_secret(key: str) -> pulumi.Output[str] | None:
             value = self.secrets.get(key)
             return None if value is None else pulumi.Output.secret(value)
@@ -79,6 +79,7 @@ class Deployment:
             self.build_dir,
             self.sources,
             API_TOKEN,
+            replace,
         )
         self.history.append(outcome)
         return outcome

@@ -352,6 +352,19 @@ def test_upgrading_a_stack_deployed_with_one_command_per_secret(tmp_path: Path) 
     assert up(deployment).runs == []
 
 
+def test_replacing_the_secrets_step_keeps_every_secret(tmp_path: Path) -> None:
+    """`pulumi up --replace` of the secrets step: its old delete removes what it set, so it must
+    run before the new create (deleteBeforeReplace), never after it."""
+    deployment = first_up(tmp_path)
+    before = deployment.ssm()
+    outcome = deployment.up(replace=("worker-secrets",))
+    check(deployment, outcome, before)
+    assert [(r.resource, r.operation) for r in outcome.runs] == [
+        ("worker-secrets", "delete"),
+        ("worker-secrets", "create"),
+    ]
+
+
 @pytest.mark.parametrize("name", ["worker-deploy", "worker-secrets"])
 def test_every_command_carries_its_worker_and_account(tmp_path: Path, name: str) -> None:
     """What makes deletes work from state alone: the name in argv, the account in env."""
