@@ -6,13 +6,15 @@ RUN := scripts/with-toolchain
 PY := .venv/bin/python
 STAMP_PY := .venv/.installed
 STAMP_NODE := worker/node_modules/.installed
+STACK ?= dev
+ARGS ?=
 
 help:
 	@echo "make dev     run the whole system locally (Worker, gateway, Access/LLM/R2 stand-ins)"
 	@echo "make test    lint, type-check and run every test (Python, Worker, container, e2e)"
-	@echo "make plan    offline plan of the Pulumi stack (no credentials, not pulumi preview)"
+	@echo "make plan    offline plan of Pulumi.<STACK>.yaml (STACK=dev by default; not pulumi preview)"
 	@echo "make setup   install the toolchain only (Debian packages, .venv, Node 24, npm deps)"
-	@echo "make bench   run the benchmarks and print their tables"
+	@echo "make bench   run the benchmarks and print their tables (ARGS=--quick: a shorter run)"
 
 setup: system $(STAMP_PY) $(STAMP_NODE) openclaw
 
@@ -46,13 +48,14 @@ test: lint
 	cd worker && ../$(RUN) npm test --silent
 	$(RUN) python -m pytest
 
-plan: setup
-	$(RUN) python -m infra.offline_plan
+# The offline plan needs only the Python environment (no apt packages, npm or OpenClaw).
+plan: $(STAMP_PY)
+	$(RUN) python -m infra.offline_plan --stack $(STACK) $(ARGS)
 
 dev: setup
 	$(RUN) python -m dev.run
 
 bench: setup
-	$(RUN) python -m bench.run
+	$(RUN) python -m bench.run $(ARGS)
 
 .PHONY: help setup system openclaw lint test plan dev bench

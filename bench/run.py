@@ -1,6 +1,6 @@
 """`make bench`: one run on this machine, printed as tables (docs/benchmarks.md records them).
 
-    python -m bench.run [--quick] [--json FILE]
+    scripts/with-toolchain python -m bench.run [--quick] [--json FILE]   (make bench ARGS=...)
 
 Sections: proxy overhead (HTTP req/s and p50/p99, WebSocket RPC round trips) through the Worker
 vs straight to the gateway; cold start (boot code: restore, config, gateway) vs the gateway
@@ -32,6 +32,7 @@ from websockets.exceptions import WebSocketException
 
 from bench.load import LatencyStats, RpcStats, http_load, rpc_round_trips
 from dev.stack import ROOT, PieceFailed, Stack, StackConfig, http_status
+from ops.writable import output_problem
 
 STATE_FILES = 1000
 FILE_BYTES = 4096
@@ -466,6 +467,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer requests and repetitions")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
+    # Checked first: a run takes minutes, and its results must not end in a traceback.
+    if args.json is not None and (problem := output_problem(args.json)):
+        print(f"bench: --json {problem}", file=sys.stderr)
+        return 2
     began = time.monotonic()
 
     def _interrupt(_signum: int, _frame: object) -> None:
@@ -485,11 +490,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} memory, "
         f"Linux {info['kernel']}, Python {info['python']}, load average at start "
         f"{info['load']}. "
-        f"Command: `python -m bench.run{' --quick' if args.quick else ''}` "
+        f"Command: `scripts/with-toolchain python -m bench.run{' --quick' if args.quick else ''}` "
         f"({time.monotonic() - began:.0f} s).\n"
     )
     print(text)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
 

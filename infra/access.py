@@ -14,6 +14,9 @@ import pulumi_cloudflare as cloudflare
 
 from infra.config import AccessSettings
 
+COOKIE_SAME_SITE = "lax"
+"""SameSite of the CF_Authorization cookie on the Worker's hostname (the policy pack checks it)."""
+
 
 @dataclass(frozen=True)
 class AccessGateArgs:
@@ -124,6 +127,12 @@ class AccessGate(pulumi.ComponentResource):
             app_launcher_visible=True,
             session_duration=s.session_duration,
             policies=policies,
+            # Access's defaults are SameSite=None and no HttpOnly: any site's form post would
+            # carry the login. Lax keeps it on top-level navigations (links from chat apps) and
+            # same-site requests (the Control UI); Strict breaks the login redirect chain
+            # (Access docs: ERR_TOO_MANY_REDIRECTS). No page script reads the cookie.
+            same_site_cookie_attribute=COOKIE_SAME_SITE,
+            http_only_cookie_attribute=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 import_=(

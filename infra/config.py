@@ -3,9 +3,10 @@ resource is declared. Errors name the key and the fix; all problems are reported
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -68,6 +69,11 @@ class ConfigSource(Protocol):
     """Where raw values come from: `pulumi.Config` in a real run, a dict in tests."""
 
     def get(self, key: str) -> str | None: ...
+
+    def keys(self) -> Iterable[str]:
+        """Every key set in the `openclaw-edge` namespace (without the prefix), so a misspelled
+        one is reported instead of silently ignored."""
+        ...
 
 
 class ConfigError(ValueError):
@@ -206,6 +212,8 @@ class _Reader:
     def __init__(self, source: ConfigSource) -> None:
         self.source = source
         self.problems: list[str] = []
+        self.read: set[str] = set()
+        """Every key asked for: what the program knows (unknown keys are the rest)."""
 
     def key(self, name: str) -> str:
         return f"{NAMESPACE}:{name}"
@@ -214,6 +222,7 @@ class _Reader:
         self.problems.append(f"{self.key(name)} {message}")
 
     def text(self, name: str, default: str | None = None) -> str | None:
+        self.read.add(name)
         raw = self.source.get(name)
         if raw is None or raw.strip() == "":
             return default
@@ -519,6 +528,7 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
         state_size_mb=r.number("expectedStateSizeMb", 200.0, 0.0, 10_000_000.0),
     )
 
+    r.problems += unknown_key_problems(source.keys(), r.read, catalog)
     if r.problems:
         raise ConfigError(r.problems)
     return StackConfig(
@@ -551,11 +561,60 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
     )
 
 
-class DictSource:
-    """A ConfigSource over a plain mapping (tests, the offline plan)."""
+def unknown_key_problems(keys: Iterable[str], read: set[str], catalog: Catalog) -> list[str]:
+    """One problem per key set in the namespace that nothing reads, with the closest known key.
 
-    def __init__(self, values: Mapping[str, object]) -> None:
+    Known: every key `load_config` asked for and the secrets the stack takes from config (the
+    catalogue's `source: ssm` names, read by `pulumi_secret_reader`)."""
+    secrets = {s.name for s in catalog.secrets if s.source == "ssm"}
+    made_by_stack = {s.name for s in catalog.secrets if s.source == "stack"}
+    known = read | secrets
+    by_lower = {k.lower(): k for k in known}
+    problems = []
+    for key in sorted(set(keys) - known):
+        if key in made_by_stack:
+            problems.append(
+                f"{NAMESPACE}:{key} is set, but the stack creates {key} itself (the bucket-scoped "
+                f"R2 token); remove it (pulumi config rm {key})"
+            )
+            continue
+        close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+        match = by_lower.get(key.lower()) or (by_lower[close[0]] if close else None)
+        hint = "see the configuration table in README.md"
+        if match is not None:
+            set_it = "--secret " + match if match in secrets else f"{match} <value>"
+            hint = f"did you mean {NAMESPACE}:{match}? (pulumi config rm {key}, then "
+            hint += f"pulumi config set {set_it})"
+        problems.append(f"{NAMESPACE}:{key} is not a key this program reads; {hint}")
+    return problems
+
+
+def runtime_config_keys() -> list[str]:
+    """Keys set in the namespace in a real `pulumi preview/up`.
+
+    The engine hands the program its config as JSON of `"<namespace>:<key>": value` in the
+    `PULUMI_CONFIG` environment variable; `pulumi-language-python-exec` loads it with
+    `pulumi.runtime.set_all_config(get_config_env(), ...)` (pulumi/pulumi
+    sdk/python/cmd/pulumi-language-python-exec, lines 102-110),
+    as the Automation API's inline programs do with the request's config. `pulumi.Config.get`
+    reads the same two places (pulumi/runtime/config.py `get_config`), so both are listed here."""
+    from pulumi.runtime import config as runtime_config
+
+    names = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    prefix = f"{NAMESPACE}:"
+    return sorted(name[len(prefix) :] for name in names if name.startswith(prefix))
+
+
+class DictSource:
+    """A ConfigSource over a plain mapping (tests, the offline plan). `secret_keys`: names set as
+    secrets (`secure:` in a stack file), which are set keys too but not plain values."""
+
+    def __init__(self, values: Mapping[str, object], secret_keys: Iterable[str] = ()) -> None:
         self.values = values
+        self.secret_keys = tuple(secret_keys)
+
+    def keys(self) -> list[str]:
+        return [k for k, v in self.values.items() if v is not None] + list(self.secret_keys)
 
     def get(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -571,8 +630,16 @@ class DictSource:
 class PulumiSource:
     """A ConfigSource over `pulumi.Config(NAMESPACE)`; never reads secret keys as plain text."""
 
-    def __init__(self, getter: Callable[[str], str | None]) -> None:
+    def __init__(
+        self,
+        getter: Callable[[str], str | None],
+        lister: Callable[[], Iterable[str]] = runtime_config_keys,
+    ) -> None:
         self.getter = getter
+        self.lister = lister
 
     def get(self, key: str) -> str | None:
         return self.getter(key)
+
+    def keys(self) -> list[str]:
+        return list(self.lister())

@@ -3,11 +3,12 @@ prints what it would declare — each resource with its parent and inputs (secre
 the wrangler commands in order (secret names only) — and writes the rendered wrangler.jsonc.
 It is NOT `pulumi preview`: no cloud API is asked anything.
 
-    python -m infra.offline_plan [--stack dev] [--config Pulumi.dev.yaml] [--build-dir build]
-                                 [--outputs-json FILE]
+    scripts/with-toolchain python -m infra.offline_plan [--stack dev] [--config FILE]
+        [--build-dir build] [--outputs-json FILE] [--full]
 
 --outputs-json writes the stack outputs the way `pulumi stack output --json` shows them
-(secret outputs as "[secret]"), e.g. as the sample input of `python -m ops.phase_docs`."""
+(secret outputs as "[secret]"), e.g. as the sample input of `python -m ops.phase_docs`; --full
+prints every input whole (by default long ones are cut at 160 characters)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import hashlib
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,6 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 from infra.config import NAMESPACE, REPO_ROOT, DictSource
-from infra.r2 import R2_PERMISSION_GROUPS
 
 SECRET_TEXT = "[secret]"  # noqa: S105 (the mask, not a password)
 STAND_IN_PARAMETER = "offline-plan-stand-in"
@@ -81,6 +81,10 @@ class RecordingMocks(Mocks):
     def call(self, args: MockCallArgs) -> dict[Any, Any]:  # type: ignore[override]
         self.calls.append(args)
         if args.token == PERMISSION_GROUPS_INVOKE:
+            # Imported here: infra.r2 pulls in pulumi_cloudflare (1.5 s), which `--help` and
+            # argument errors should not wait for.
+            from infra.r2 import R2_PERMISSION_GROUPS
+
             results = [
                 {"id": hashlib.md5(n.encode()).hexdigest(), "name": n}  # noqa: S324 (an id)
                 for n in (*R2_PERMISSION_GROUPS, "Account Settings Read")
@@ -180,12 +184,30 @@ def plain_strings(value: Any) -> Iterator[str]:
             yield from plain_strings(item)
 
 
+class StackFileError(ValueError):
+    """The stack file cannot be read as a Pulumi stack file; the message names it and where."""
+
+
 def stack_file_values(path: Path) -> tuple[dict[str, object], set[str]]:
     """Plain values and names of `secure:` values under the openclaw-edge namespace."""
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise StackFileError(f"{path} is not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StackFileError(f"cannot read {path}: {error}") from None
+    config = data.get("config") if isinstance(data, Mapping) else None
+    if not isinstance(data, Mapping) or not isinstance(config, Mapping | None):
+        raise StackFileError(
+            f"{path} is not a Pulumi stack file: expected a mapping with a `config:` mapping of "
+            '"openclaw-edge:<key>": value'
+        )
     plain: dict[str, object] = {}
     secret: set[str] = set()
-    for key, value in (data.get("config") or {}).items():
+    for key, value in (config or {}).items():
         namespace, _, name = str(key).partition(":")
         if namespace != NAMESPACE:
             continue
@@ -202,6 +224,7 @@ def format_plan(
     stack: str,
     warnings: Sequence[str] = (),
     notes: Sequence[str] = (),
+    full: bool = False,
 ) -> str:
     lines = [
         "OFFLINE PLAN — this is NOT `pulumi preview`.",
@@ -219,7 +242,7 @@ def format_plan(
             lines.append(f"    ({key}: {json.dumps(value)})")
         for key, value in sorted(redact(record.inputs).items()):
             text = json.dumps(value, sort_keys=True)
-            lines.append(f"    {key}: {text if len(text) <= 160 else text[:157] + '...'}")
+            lines.append(f"    {key}: {text if full or len(text) <= 160 else text[:157] + '...'}")
     lines += ["", *wrangler_steps(mocks.records), "", *lifecycle(mocks.records)]
     adopted = adoption(mocks.records)
     if adopted:
@@ -357,6 +380,7 @@ def execute(
     build_dir: Path,
     mocks: RecordingMocks | None = None,
     api_token: str | None = None,
+    secret_keys: Iterable[str] = (),
     monitor: RecordingMonitor | None = None,
     source_root: Path | None = None,
 ) -> ProgramRun:
@@ -379,7 +403,7 @@ def execute(
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> Any:
         holder["stack"] = build_stack(
-            source=DictSource(values),
+            source=DictSource(values, secret_keys),
             read_secret=read_secret,
             read_parameter=read_parameter,
             build_dir=build_dir,
@@ -399,6 +423,7 @@ def run_plan(
     secret_names: set[str],
     build_dir: Path,
     parameters: Mapping[str, str] | None = None,
+    full: bool = False,
 ) -> tuple[str, ProgramRun]:
     """Run the program under mocks; return the plan text and the finished run."""
 
@@ -408,7 +433,9 @@ def run_plan(
     def read_secret(key: str) -> pulumi.Output[str] | None:
         return pulumi.Output.secret(f"config-secret-{key}") if key in secret_names else None
 
-    result = execute(stack, values, read_secret, read_parameter, build_dir)
+    result = execute(
+        stack, values, read_secret, read_parameter, build_dir, secret_keys=secret_names
+    )
     notes = []
     if parameters is None:
         notes.append(
@@ -416,7 +443,7 @@ def run_plan(
             "and shows each as imported; `pulumi up` imports the existing ones, creates the rest."
         )
     text = format_plan(
-        result.mocks, result.stack.worker.config_path, stack, result.stack.warnings, notes
+        result.mocks, result.stack.worker.config_path, stack, result.stack.warnings, notes, full
     )
     return text, result
 
@@ -431,24 +458,46 @@ def outputs_json(result: ProgramRun) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.offline_plan",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--config", type=Path, help="stack file (default Pulumi.<stack>.yaml)")
     parser.add_argument("--build-dir", type=Path, default=REPO_ROOT / "build")
     parser.add_argument("--outputs-json", type=Path, help="also write the outputs as JSON here")
+    parser.add_argument("--full", action="store_true", help="print every input whole")
     args = parser.parse_args(argv)
     config_path = args.config or REPO_ROOT / f"Pulumi.{args.stack}.yaml"
     if not config_path.is_file():
-        print(f"offline plan: no stack file {config_path}; pass --config FILE", file=sys.stderr)
+        print(
+            f"offline plan: no stack file {config_path}; start one from the example "
+            f"(cp Pulumi.dev.yaml Pulumi.{args.stack}.yaml) or pass --config FILE",
+            file=sys.stderr,
+        )
         return 2
-    values, secret_names = stack_file_values(config_path)
+    from ops.writable import output_problem
+
+    for flag, path, directory in (
+        ("--outputs-json", args.outputs_json, False),
+        ("--build-dir", args.build_dir, True),
+    ):
+        if path is not None and (problem := output_problem(path, directory=directory)):
+            print(f"offline plan: {flag} {problem}", file=sys.stderr)
+            return 2
     try:
-        text, result = run_plan(args.stack, values, secret_names, args.build_dir)
+        values, secret_names = stack_file_values(config_path)
+    except StackFileError as error:
+        print(f"offline plan: {error}", file=sys.stderr)
+        return 2
+    try:
+        text, result = run_plan(args.stack, values, secret_names, args.build_dir, full=args.full)
     except ValueError as error:  # ConfigError / MissingSecretError carry the fix
         print(f"offline plan: {error}", file=sys.stderr)
         return 1
     sys.stdout.write(text)
     if args.outputs_json:
+        args.outputs_json.parent.mkdir(parents=True, exist_ok=True)
         args.outputs_json.write_text(outputs_json(result))
         print(f"Stack outputs (secrets masked): {args.outputs_json}")
     return 0

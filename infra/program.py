@@ -73,6 +73,21 @@ def build_stack(
     catalog = catalog or load_catalog()
     config = load_config(source, pulumi.get_stack(), catalog)
 
+    # First: `pulumi up` (which skips the preview) runs each resource policy as the resource
+    # registers, so an over-budget CostGuard stops the update before anything is created.
+    cost_inputs = CostInputs(
+        instance_type=config.instance_type,
+        sleep_after=config.sleep_after,
+        active_hours_per_day=config.cost.active_hours_per_day,
+        max_instances=config.max_instances,
+        state_size_mb=config.cost.state_size_mb,
+        snapshot_interval_seconds=config.backup_interval_seconds,
+        cron_interval_seconds=cron_interval_seconds(config.cron),
+    )
+    cost = CostGuard(
+        "cost", CostGuardArgs(inputs=cost_inputs, budget_usd=config.cost.monthly_budget_usd)
+    )
+
     bucket = BackupBucket(
         "backups",
         BackupBucketArgs(
@@ -141,18 +156,6 @@ def build_stack(
         ),
         # Live only after the secrets: a Worker without its gateway token must not be public.
         depends_on=[worker.deploy, worker.secrets],
-    )
-    cost_inputs = CostInputs(
-        instance_type=config.instance_type,
-        sleep_after=config.sleep_after,
-        active_hours_per_day=config.cost.active_hours_per_day,
-        max_instances=config.max_instances,
-        state_size_mb=config.cost.state_size_mb,
-        snapshot_interval_seconds=config.backup_interval_seconds,
-        cron_interval_seconds=cron_interval_seconds(config.cron),
-    )
-    cost = CostGuard(
-        "cost", CostGuardArgs(inputs=cost_inputs, budget_usd=config.cost.monthly_budget_usd)
     )
 
     export("workerUrl", hostname.url)

@@ -234,6 +234,7 @@ class WorkerDeploy(pulumi.ComponentResource):
         )
         self.register_outputs(
             {"configPath": _project_relative(self.config_path), "secretNames": sorted(args.secrets)}
+            | {"hostname": cfg.hostname}  # the stack policy sees a component's outputs only
         )
 
 

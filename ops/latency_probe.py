@@ -16,6 +16,12 @@ CF-Access-Client-Id/Secret), `PROBE_A_GATEWAY_TOKEN`, the same with `PROBE_B_`, 
 `CF_ACCESS_CLIENT_ID`, `CF_ACCESS_CLIENT_SECRET` and `OPENCLAW_GATEWAY_TOKEN`. A remote gateway
 grants `operator.read` (needed by `health`) only to a paired device: pass `--device-key PEM`
 (an Ed25519 private key whose device was approved once) to sign the handshake.
+
+It is for deployments: there Cloudflare Access exchanges the service token for the JWT the Worker
+checks. Against `make dev` (no Access in front of the Worker) every Worker sample is 401.
+
+Exit status: 0 within 2x, 1 over 2x, 2 stop (3x or worse), 3 unverified (nothing measured on both
+sides), 64 usage error (bad arguments or files; nothing was measured).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -52,6 +58,10 @@ CLIENT_ID: Final = "openclaw-probe"
 CLIENT_MODE: Final = "probe"
 CLIENT_VERSION: Final = "openclaw-edge-probe/0.1"
 SCOPES: Final = ("operator.read",)
+
+USAGE_ERROR: Final = 64
+"""Bad arguments or input files (sysexits EX_USAGE); distinct from every verdict status 0-3."""
+EXIT_STATUS: Final = {"within": 0, "over": 1, "stop": 2, "unverified": 3}
 
 CRITERION_RATIO: Final = 2.0
 """Plan 2-5: response latency within 2x of the Kubernetes deployment."""
@@ -640,17 +650,46 @@ def format_report(doc: Mapping[str, Any]) -> str:
             )
         for error in (endpoint["http"]["errors"] + endpoint["ws"]["errors"])[:5]:
             lines.append(f"  ! {endpoint['label']}: {error}")
+        if set(endpoint["http"]["statuses"]) == {"401"}:
+            lines.append(
+                f"  ! {endpoint['label']}: every request was 401: the Access service token was "
+                "not accepted (the probe is for deployments; `make dev` has no Access in front "
+                "of the Worker)"
+            )
+    for key in ("a", "b"):
+        endpoint = doc["endpoints"][key]
+        lines.append(f"access check, no credentials, {endpoint['label']}: {_access_text(endpoint)}")
     ratios = ", ".join(f"{k} {cell(v)}" for k, v in doc["ratios"].items())
     lines.append(f"ratio B/A: {ratios}")
     lines.append(f"verdict: {doc['verdict']['status']} - {doc['verdict']['detail']}")
     return "\n".join(lines)
 
 
+def _access_text(endpoint: Mapping[str, Any]) -> str:
+    """The unauthenticated GET's outcome: Access must refuse it."""
+    check = endpoint.get("accessCheck") or {}
+    if check.get("status") is None:
+        return f"not checked ({check.get('error') or 'no answer'})"
+    if check.get("enforced"):
+        return f"HTTP {check['status']}, refused (Access enforced)"
+    return f"HTTP {check['status']}, NOT refused: Access does not protect this endpoint"
+
+
+class _UsageParser(argparse.ArgumentParser):
+    """argparse exits 2 on bad arguments, which is the "stop" verdict here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = _UsageParser(
         prog="python -m ops.latency_probe",
-        description="Compare latency of two OpenClaw endpoints (A = Kubernetes baseline, "
-        "B = this deployment). Credentials come from PROBE_A_*/PROBE_B_* environment variables.",
+        description="Compare latency of two deployed OpenClaw endpoints (A = Kubernetes "
+        "baseline, B = this deployment) behind Cloudflare Access; against `make dev` every "
+        "Worker sample is 401. Credentials come from PROBE_A_*/PROBE_B_* environment variables. "
+        "Exit status: 0 within 2x, 1 over 2x, 2 stop (3x), 3 unverified, 64 usage error.",
     )
     parser.add_argument("--a", required=True, help="baseline URL (Kubernetes deployment)")
     parser.add_argument("--b", required=True, help="candidate URL (this deployment)")
@@ -692,13 +731,16 @@ def _check_url(url: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """CLI entry point. Exit status: 0 within 2x, 1 over 2x, 2 stop (3x), 3 unverified/error."""
+    """CLI entry point. Exit status: 0 within 2x, 1 over 2x, 2 stop (3x), 3 unverified or the
+    probe failed, 64 usage error (nothing measured)."""
     args = _parse(argv)
     environ = os.environ if env is None else env
     try:
         a = Endpoint("a", args.label_a, _check_url(args.a), Credentials.from_env("A", environ))
         b = Endpoint("b", args.label_b, _check_url(args.b), Credentials.from_env("B", environ))
         device = DeviceIdentity(args.device_key.read_bytes()) if args.device_key else None
+        if device is not None:
+            device.public_key_raw()  # a bad key is a usage error, found before measuring
         settings = ProbeSettings(
             requests=args.requests,
             ws_samples=args.ws_samples,
@@ -709,16 +751,25 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             cold_start_timeout=args.cold_start_timeout,
             cold_start_path=args.cold_start_path,
         )
+        settings.validate()
+        from ops.writable import output_problem
+
+        if args.out is not None and (problem := output_problem(args.out)):
+            raise ProbeError(f"--out {problem}")
+    except (ProbeError, OSError, ValueError) as exc:
+        print(f"latency_probe: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    try:
         doc = run_probe(a, b, settings, device=device)
     except (ProbeError, OSError) as exc:
         print(f"latency_probe: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_STATUS["unverified"]
     print(format_report(doc))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
-    return {"within": 0, "over": 1, "stop": 2}.get(doc["verdict"]["status"], 3)
+    return EXIT_STATUS.get(doc["verdict"]["status"], EXIT_STATUS["unverified"])
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Render the T-20260219-003 phase 0/1/2 checklists from stack outputs and measured evidence.
 
     pulumi stack output --json > outputs.json
-    python -m ops.phase_docs --outputs outputs.json [--probe probe.json] [--cost cost.json] \
-        [--evidence evidence.json] --out docs/project_docs/T-20260219-003/
+    scripts/with-toolchain python -m ops.phase_docs --outputs outputs.json [--probe probe.json] \
+        [--cost cost.json] [--evidence evidence.json] --out docs/project_docs/T-20260219-003/dev/
 
 `--outputs -` reads the JSON from stdin. Each plan item gets one verdict — possible / not
 possible / possible with constraints / unverified — and the evidence it rests on. A verdict comes
@@ -952,6 +952,24 @@ def parse_manual(data: Any, origin: str) -> dict[str, ManualEntry]:
     return entries
 
 
+def parse_cost(data: Any, origin: str) -> Mapping[str, Any]:
+    """Measured cost file: {"usd": 7.40, "periodDays": 7, "source": "..."}; a bad one is an
+    error, never a silently "missing" measurement."""
+    expected = 'expected {"usd": N, "periodDays": N, "source": "..."}'
+    if not isinstance(data, Mapping):
+        raise EvidenceError(f"{origin}: {expected}")
+    for key, minimum in (("usd", 0.0), ("periodDays", None)):
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise EvidenceError(f"{origin}: {key} must be a number, got {value!r}; {expected}")
+        if (minimum is not None and value < minimum) or (minimum is None and value <= 0):
+            limit = "0 or more" if minimum is not None else "more than 0"
+            raise EvidenceError(f"{origin}: {key} must be {limit}, got {value!r}")
+    if not isinstance(data.get("source", ""), str):
+        raise EvidenceError(f"{origin}: source must be a string (where the figure comes from)")
+    return data
+
+
 def render_all(
     ev: Evidence, out: Path, sources: Mapping[str, str], sample: bool = False
 ) -> list[Path]:
@@ -984,6 +1002,19 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin) -> int:
     parser.add_argument("--sample", action="store_true", help="mark the documents as a sample")
     parser.add_argument("--repo-root", type=Path, default=Path.cwd(), help="repository root")
     args = parser.parse_args(argv)
+    if (args.out / "sample-outputs.json").is_file() and not args.sample:
+        print(
+            f"phase_docs: {args.out} holds the committed SAMPLE documents (sample-outputs.json); "
+            "render a real stack into a folder of its own, e.g. "
+            f"--out {args.out / '<stack>'}/ (or pass --sample to regenerate the sample)",
+            file=sys.stderr,
+        )
+        return 2
+    from ops.writable import output_problem
+
+    if problem := output_problem(args.out, directory=True):
+        print(f"phase_docs: --out {problem}", file=sys.stderr)
+        return 2
     try:
         outputs = load_json(args.outputs, stdin)
         if not isinstance(outputs, Mapping):
@@ -991,7 +1022,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin) -> int:
                 f"{args.outputs}: expected the JSON object of `pulumi stack output --json`"
             )
         probe = load_json(args.probe) if args.probe else None
-        cost = load_json(args.cost) if args.cost else None
+        cost = parse_cost(load_json(args.cost), args.cost) if args.cost else None
         manual = parse_manual(load_json(args.evidence), args.evidence) if args.evidence else {}
     except EvidenceError as exc:
         print(f"phase_docs: {exc}", file=sys.stderr)
@@ -1007,9 +1038,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin) -> int:
         "measured cost": f"`{Path(args.cost).name}`" if args.cost else "none",
         "reviewed evidence": f"`{Path(args.evidence).name}`" if args.evidence else "none",
     }
-    ev = Evidence(
-        outputs, probe, cost if isinstance(cost, Mapping) else None, manual, args.repo_root
-    )
+    ev = Evidence(outputs, probe, cost, manual, args.repo_root)
     for path in render_all(ev, args.out, sources, args.sample):
         print(f"wrote {path}")
     return 0

@@ -23,6 +23,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 COST_GUARD_TYPE: Final = "openclaw-edge:cost:CostGuard"
 WORKER_DEPLOY_TYPE: Final = "openclaw-edge:worker:WorkerDeploy"
@@ -96,6 +97,33 @@ def _items(value: Any) -> list[Any]:
     return list(value)
 
 
+def _known(props: Any, key: str) -> Any:
+    """`props[key]`, or None when absent or unknown.
+
+    During a preview that creates or changes a resource its unknown outputs arrive as sentinel
+    strings, and pulumi_policy's proxy raises UnknownValueError on reading one; the analyzer turns
+    that into an advisory "can't run" for the whole policy (pulumi_policy/policy.py,
+    AnalyzeStack's `except UnknownValueError`). Reading optional keys through this keeps the
+    policy running on what is known, so its violations stay mandatory in exactly that preview."""
+    try:
+        return props.get(key) if isinstance(props, Mapping) else None
+    except UnknownValueError:
+        return None
+
+
+def _known_items(value: Any) -> list[Any]:
+    """Known elements of a list-like value (unknown ones are skipped, see `_known`)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        return []
+    found = []
+    for index in range(len(value)):
+        try:
+            found.append(value[index])
+        except UnknownValueError:
+            continue
+    return found
+
+
 def _split_pattern(pattern: str) -> tuple[str, str]:
     text = pattern.strip().lower()
     for scheme in ("https://", "http://"):
@@ -106,18 +134,23 @@ def _split_pattern(pattern: str) -> tuple[str, str]:
 
 
 def access_patterns(props: Mapping[str, Any]) -> list[str]:
-    """Domains an Access application protects: `domain`, `selfHostedDomains`, public URIs."""
+    """Domains an Access application protects: `domain`, `selfHostedDomains`, public URIs.
+
+    Only known values count: an application whose covering domain is unknown at preview does not
+    cover the hostname (the safe side of a mandatory check); its other keys still do."""
     patterns: list[str] = []
-    domain = props.get("domain")
+    domain = _known(props, "domain")
     if isinstance(domain, str) and domain:
         patterns.append(domain)
-    patterns.extend(d for d in _items(props.get("selfHostedDomains")) if isinstance(d, str) and d)
-    for destination in _items(props.get("destinations")):
+    patterns.extend(
+        d for d in _known_items(_known(props, "selfHostedDomains")) if isinstance(d, str) and d
+    )
+    for destination in _known_items(_known(props, "destinations")):
         if not isinstance(destination, Mapping):
             continue
-        if destination.get("type", "public") != "public":
+        if (_known(destination, "type") or "public") != "public":
             continue
-        uri = destination.get("uri")
+        uri = _known(destination, "uri")
         if isinstance(uri, str) and uri:
             patterns.append(uri)
     return patterns
@@ -155,6 +188,34 @@ def access_coverage_violations(
             )
         )
     return found
+
+
+ACCEPTED_SAME_SITE: Final = ("lax", "strict")
+"""SameSite values that keep another site's form post from carrying the Access login."""
+
+
+def access_cookie_violation(props: Mapping[str, Any]) -> str | None:
+    """Message when a self-hosted Access application leaves its cookie SameSite=None or scriptable.
+
+    Access's defaults are SameSite None and HttpOnly off: a browser then sends CF_Authorization
+    along with any site's cross-site POST, and page scripts can read it.
+    """
+    if props.get("type") != "self_hosted":
+        return None
+    problems: list[str] = []
+    same_site = props.get("sameSiteCookieAttribute")
+    if not isinstance(same_site, str) or same_site.lower() not in ACCEPTED_SAME_SITE:
+        shown = "unset (Access default: none)" if same_site is None else repr(same_site)
+        problems.append(f"sameSiteCookieAttribute is {shown}; set same_site_cookie_attribute='lax'")
+    if props.get("httpOnlyCookieAttribute") is not True:
+        problems.append("httpOnlyCookieAttribute is not true; set http_only_cookie_attribute=True")
+    if not problems:
+        return None
+    return (
+        f"Access application {props.get('name') or props.get('domain') or '(unnamed)'!s}: "
+        + "; ".join(problems)
+        + " (Lax, not Strict: Strict breaks the Access login redirect)"
+    )
 
 
 def r2_protect_violation(name: str, protect: bool) -> str | None:
@@ -218,13 +279,24 @@ def access_validate(args: StackValidationArgs, report_violation: ReportViolation
     applications: list[list[str]] = []
     for resource in args.resources:
         if resource.resource_type in (CUSTOM_DOMAIN_TYPE, WORKER_DEPLOY_TYPE):
-            hostname = resource.props.get("hostname")
+            # A WorkerDeploy's props here are its outputs (what register_outputs received); a
+            # hostname unknown at preview cannot be checked until it is known.
+            hostname = _known(resource.props, "hostname")
             if isinstance(hostname, str) and hostname:
                 hostnames.setdefault(hostname.lower(), resource.urn)
         elif resource.resource_type == ACCESS_APPLICATION_TYPE:
             applications.append(access_patterns(resource.props))
     for hostname, message in access_coverage_violations(hostnames, applications):
         report_violation(message, hostnames[hostname])
+
+
+def access_cookie_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """access-cookie-lax-http-only: the Access login cookie is SameSite Lax/Strict and HttpOnly."""
+    if args.resource_type != ACCESS_APPLICATION_TYPE:
+        return
+    message = access_cookie_violation(args.props)
+    if message:
+        report_violation(message, None)
 
 
 def r2_protect_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -249,7 +321,7 @@ def ssm_secure_string_validate(
 
 
 def build_policies() -> list[Policy]:
-    """The pack's policies, all mandatory: plan stop criteria and data-safety rules."""
+    """The pack's policies, all mandatory: plan stop criteria, data-safety and login rules."""
     mandatory = EnforcementLevel.MANDATORY
     return [
         ResourceValidationPolicy(
@@ -282,6 +354,13 @@ def build_policies() -> list[Policy]:
             description="Every Worker hostname is covered, on all paths, by a Cloudflare Access "
             "application.",
             validate=access_validate,
+            enforcement_level=mandatory,
+        ),
+        ResourceValidationPolicy(
+            name="access-cookie-lax-http-only",
+            description="Self-hosted Access applications set the CF_Authorization cookie "
+            "SameSite=Lax (or Strict) and HttpOnly, not Access's defaults (None, scriptable).",
+            validate=access_cookie_validate,
             enforcement_level=mandatory,
         ),
         ResourceValidationPolicy(

@@ -42,6 +42,15 @@ def test_application_covers_the_worker_hostname(tmp_path: Path) -> None:
     assert app.parent == "access"
 
 
+def test_application_cookie_is_lax_and_http_only(tmp_path: Path) -> None:
+    """Access would default to SameSite=None, sending the login along with any site's form post."""
+    for index, overrides in enumerate(({}, {"accessProbeServiceToken": True})):
+        app = one(run(tmp_path / str(index), overrides), APP)
+        urn = f"{APP}::{app.name}"
+        assert app.inputs["sameSiteCookieAttribute"] == "lax", urn
+        assert app.inputs["httpOnlyCookieAttribute"] is True, urn
+
+
 def test_aud_and_team_domain_flow_into_worker_vars(tmp_path: Path) -> None:
     result = run(tmp_path)
     rendered = result.stack.worker.config_path.read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from infra.catalog import load_catalog
@@ -129,3 +131,111 @@ def test_valid_cron(expression: str) -> None:
 )
 def test_invalid_cron(expression: str) -> None:
     assert cron_problem(expression) is not None
+
+
+# --- keys nobody reads (typos in the project namespace) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("instancetype", "instanceType"),
+        ("monthlyBudget", "monthlyBudgetUsd"),
+        ("acessAllowedEmails", "accessAllowedEmails"),
+    ],
+)
+def test_misspelled_key_is_reported_with_the_closest_known_one(typo: str, meant: str) -> None:
+    found = problems(**{typo: "lite"})
+    assert found == [
+        f"openclaw-edge:{typo} is not a key this program reads; did you mean "
+        f"openclaw-edge:{meant}? (pulumi config rm {typo}, then pulumi config set {meant} <value>)"
+    ]
+
+
+def test_misspelled_secret_key_points_at_the_secret_command() -> None:
+    source = DictSource(BASE, secret_keys=["ANTHROPIC_APIKEY", "MOLTBOT_GATEWAY_TOKEN"])
+    with pytest.raises(ConfigError) as caught:
+        load_config(source, "dev", load_catalog())
+    assert caught.value.problems == [
+        "openclaw-edge:ANTHROPIC_APIKEY is not a key this program reads; did you mean "
+        "openclaw-edge:ANTHROPIC_API_KEY? (pulumi config rm ANTHROPIC_APIKEY, then "
+        "pulumi config set --secret ANTHROPIC_API_KEY)"
+    ]
+
+
+def test_unknown_key_without_a_close_match_points_at_the_readme() -> None:
+    assert problems(frobnicate="1") == [
+        "openclaw-edge:frobnicate is not a key this program reads; see the configuration table "
+        "in README.md"
+    ]
+
+
+def test_stack_made_secret_in_config_is_refused() -> None:
+    found = problems(R2_ACCESS_KEY_ID="AKIA...")
+    assert found == [
+        "openclaw-edge:R2_ACCESS_KEY_ID is set, but the stack creates R2_ACCESS_KEY_ID itself "
+        "(the bucket-scoped R2 token); remove it (pulumi config rm R2_ACCESS_KEY_ID)"
+    ]
+
+
+def test_every_documented_key_and_config_secret_is_known() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    documented = re.findall(r"^\| `(\w+)` \| [^|]+ \| ", readme, re.MULTILINE)
+    catalog = load_catalog()
+    secrets = [s.name for s in catalog.secrets if s.source == "ssm"]
+    assert "instanceType" in documented
+    assert "MOLTBOT_GATEWAY_TOKEN" in secrets
+    # Set as secret keys: counted as set, but no value to validate.
+    source = DictSource(BASE, secret_keys=[*documented, *secrets])
+    assert load_config(source, "dev", catalog).stack == "dev"
+
+
+def _load_in_a_real_run(environment: dict[str, str], loader: str) -> list[str]:
+    """load_config over `pulumi.Config` as a real run fills it, in a fresh context (the runtime's
+    config is a ContextVar, so nothing leaks into other tests)."""
+    import contextvars
+    import json
+
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    from infra.config import NAMESPACE, PulumiSource
+
+    def run() -> list[str]:
+        runtime_config.CONFIG.set({})
+        if loader == "exec":
+            # What pulumi-language-python-exec does with the engine's PULUMI_CONFIG
+            # (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec, lines 102-110).
+            runtime_config.set_all_config(json.loads(environment["PULUMI_CONFIG"]), [])
+        with pytest.raises(ConfigError) as caught:
+            load_config(PulumiSource(pulumi.Config(NAMESPACE).get), "dev", load_catalog())
+        return caught.value.problems
+
+    saved = dict(os.environ)
+    os.environ.update(environment)
+    try:
+        return contextvars.copy_context().run(run)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.mark.parametrize("loader", ["exec", "environment only"])
+def test_a_real_run_lists_the_keys_the_engine_passes(loader: str) -> None:
+    import json
+
+    config = {
+        f"openclaw-edge:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in BASE.items()
+    }
+    config["openclaw-edge:instancetype"] = "lite"
+    config["openclaw-edge:MOLTBOT_GATEWAY_TOKEN"] = "decrypted-by-the-engine"
+    config["cloudflare:apiToken"] = "other-namespace"
+    found = _load_in_a_real_run({"PULUMI_CONFIG": json.dumps(config)}, loader)
+    assert found == [
+        "openclaw-edge:instancetype is not a key this program reads; did you mean "
+        "openclaw-edge:instanceType? (pulumi config rm instancetype, then "
+        "pulumi config set instanceType <value>)"
+    ]

@@ -80,3 +80,21 @@ def test_http_load_counts_requests_and_errors(server: str) -> None:
     assert (good.count, good.errors) == (40, 0)
     bad = load.http_load(server + "/missing", requests=10, concurrency=2)
     assert (bad.count, bad.errors) == (0, 10)
+
+
+def test_json_path_is_checked_before_the_benchmarks_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[bool] = []
+
+    def fake_run(quick: bool) -> object:
+        ran.append(quick)
+        raise AssertionError("the benchmarks started before --json was checked")
+
+    monkeypatch.setattr(bench_run, "run", fake_run)
+    (tmp_path / "a-file").write_text("")
+    assert bench_run.main(["--quick", "--json", str(tmp_path / "a-file" / "out.json")]) == 2
+    assert ran == []
+    assert "bench: --json " in capsys.readouterr().err
+    assert bench_run.main(["--json", str(tmp_path)]) == 2
+    assert ran == []

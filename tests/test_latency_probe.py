@@ -368,8 +368,70 @@ def test_cli_prints_table_writes_json_and_exits_by_verdict(
 
 
 def test_cli_rejects_non_http_urls(capsys: pytest.CaptureFixture[str]) -> None:
-    assert probe.main(["--a", "ftp://x", "--b", "http://127.0.0.1:1"], env={}) == 3
+    assert probe.main(["--a", "ftp://x", "--b", "http://127.0.0.1:1"], env={}) == probe.USAGE_ERROR
     assert "http(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--a", "http://127.0.0.1:1"],  # --b missing: argparse alone would exit 2 = "stop"
+        ["--a", "http://127.0.0.1:1", "--b", "http://127.0.0.1:1", "--requests", "many"],
+        ["--a", "http://127.0.0.1:1", "--b", "http://127.0.0.1:1", "--requests", "0"],
+        ["--a", "http://127.0.0.1:1", "--b", "http://127.0.0.1:1", "--device-key", "/nonexistent"],
+    ],
+)
+def test_usage_errors_have_their_own_exit_status(argv: list[str]) -> None:
+    try:
+        status = probe.main(argv, env={})
+    except SystemExit as stop:
+        status = int(stop.code or 0)
+    assert status == probe.USAGE_ERROR == 64
+    assert status not in probe.EXIT_STATUS.values()
+
+
+def test_a_bad_device_key_and_an_unwritable_out_stop_before_measuring(
+    gateways: tuple[FakeGateway, FakeGateway],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fast, slow = gateways
+    base = ["--a", fast.url, "--b", slow.url, "--requests", "1", "--ws-samples", "0"]
+    (tmp_path / "not-a-key.pem").write_text("-----BEGIN PRIVATE KEY-----\nnope\n")
+    (tmp_path / "a-file").write_text("")
+    for extra in (
+        ["--device-key", str(tmp_path / "not-a-key.pem")],
+        ["--out", str(tmp_path / "a-file" / "probe.json")],
+    ):
+        assert probe.main([*base, *extra], env=ENV) == probe.USAGE_ERROR
+    assert "--out " in capsys.readouterr().err
+    assert fast.http_requests == slow.http_requests == 0
+
+
+def test_text_summary_shows_the_unauthenticated_access_check(
+    gateways: tuple[FakeGateway, FakeGateway], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fast, slow = gateways
+    argv = ["--a", fast.url, "--b", slow.url, "--requests", "1", "--ws-samples", "0"]
+    probe.main(argv, env=ENV)
+    printed = capsys.readouterr().out
+    assert (
+        "access check, no credentials, kubernetes: HTTP 403, refused (Access enforced)" in printed
+    )
+    assert "access check, no credentials, edge: HTTP 403, refused (Access enforced)" in printed
+
+
+def test_an_unprotected_endpoint_and_a_refused_token_are_spelled_out(
+    gateways: tuple[FakeGateway, FakeGateway],
+) -> None:
+    a, b = _endpoints(*gateways)
+    doc = probe.run_probe(a, b, probe.ProbeSettings(requests=1, ws_samples=0, timeout=5))
+    doc["endpoints"]["b"]["accessCheck"] = {"status": 200, "enforced": False, "error": None}
+    doc["endpoints"]["b"]["http"]["statuses"] = {"401": 1}
+    report = probe.format_report(doc)
+    assert "edge: HTTP 200, NOT refused: Access does not protect this endpoint" in report
+    assert "edge: every request was 401: the Access service token was not accepted" in report
+    assert "`make dev` has no Access in front of the Worker" in report
 
 
 def test_probe_timings_use_the_injected_clock() -> None:

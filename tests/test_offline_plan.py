@@ -231,3 +231,95 @@ def test_plan_says_which_adopted_resources_pulumi_would_change(tmp_path: Path) -
     assert "OVERWRITTEN from config" in backup
     gateway = adopted.split("~ secrets-moltbot-gateway-token", 1)[1].split("~", 1)[0]
     assert "kept as it is in SSM" in gateway
+
+
+def run_cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.offline_plan", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_yaml_syntax_error_names_the_file_and_the_line(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text("config:\n  openclaw-edge:accountId: abc\n  openclaw-edge:zoneId: [1,\n")
+    result = run_cli("--config", str(stack_file), "--build-dir", str(tmp_path / "build"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{stack_file} is not valid YAML at line 4" in result.stderr
+
+
+def test_a_stack_file_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.list.yaml"
+    stack_file.write_text("- openclaw-edge:accountId\n")
+    result = run_cli("--config", str(stack_file), "--build-dir", str(tmp_path / "build"))
+    assert result.returncode == 2
+    assert f"{stack_file} is not a Pulumi stack file" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["a-file/outputs.json", "."], ids=["under a file", "a folder"])
+def test_unwritable_outputs_json_is_refused_before_the_plan_runs(
+    tmp_path: Path, target: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    build = tmp_path / "build"
+    result = run_cli("--build-dir", str(build), "--outputs-json", str(tmp_path / target))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("offline plan: --outputs-json ")
+    assert not build.exists(), "the program ran before the path was checked"
+    assert result.stdout == ""
+
+
+def test_outputs_json_parent_folders_are_created(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "folder" / "outputs.json"
+    result = run_cli("--build-dir", str(tmp_path / "build"), "--outputs-json", str(target))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(target.read_text())["hostname"] == "moltworker.example.com"
+
+
+def test_help_does_not_import_the_providers() -> None:
+    # `--help` used to take seconds importing pulumi_cloudflare; -X importtime lists every module
+    # the command imported, so this checks the cause without timing anything.
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "infra.offline_plan", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "--full" in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "pulumi_cloudflare" not in imported
+    assert "pulumi_aws" not in imported
+    assert "infra.program" not in imported
+
+
+def test_full_prints_long_inputs_whole(tmp_path: Path) -> None:
+    cut = run_cli("--build-dir", str(tmp_path / "a"))
+    whole = run_cli("--build-dir", str(tmp_path / "b"), "--full")
+    assert cut.returncode == whole.returncode == 0, cut.stderr + whole.stderr
+
+    def secret_names(text: str) -> str:
+        return next(line for line in text.splitlines() if line.startswith("    secretNames: "))
+
+    assert secret_names(cut.stdout).endswith("...")
+    assert json.loads(secret_names(whole.stdout).split(": ", 1)[1])[-1] == "R2_SECRET_ACCESS_KEY"
+    assert not any(line.endswith("...") for line in whole.stdout.splitlines())
+
+
+def test_misspelled_keys_in_the_stack_file_are_named(tmp_path: Path) -> None:
+    config = namespaced({**BASE, "instancetype": "lite"})
+    config["openclaw-edge:MOLTBOT_GATEWAY_TOKN"] = {"secure": "v1:ciphertext"}
+    result = plan(tmp_path, config)
+    assert result.returncode == 1
+    assert "openclaw-edge:instancetype is not a key this program reads; did you mean " in (
+        result.stderr
+    )
+    assert "did you mean openclaw-edge:MOLTBOT_GATEWAY_TOKEN?" in result.stderr

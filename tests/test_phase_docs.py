@@ -326,3 +326,51 @@ def test_outputs_of_the_real_program_fill_every_stack_fact(tmp_path: Path) -> No
     assert [v[i] for i in ("1-1", "1-2", "1-3", "1-4", "1-5", "1-6", "1-7")] == ["possible"] * 7
     for secret in result.secret_outputs:
         assert str(result.outputs[secret]) not in text
+
+
+@pytest.mark.parametrize(
+    ("cost", "fragment"),
+    [
+        ({"usd": "seven", "periodDays": 7}, "usd must be a number, got 'seven'"),
+        ({"usd": 7.4}, "periodDays must be a number, got None"),
+        ({"usd": 7.4, "periodDays": 0}, "periodDays must be more than 0"),
+        ({"usd": -1, "periodDays": 7}, "usd must be 0 or more"),
+        ({"usd": True, "periodDays": 7}, "usd must be a number, got True"),
+        ({"usd": 7.4, "periodDays": 7, "source": 3}, "source must be a string"),
+        ([7.4, 7], "expected {"),
+    ],
+)
+def test_malformed_cost_file_is_an_error_not_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cost: Any, fragment: str
+) -> None:
+    path = tmp_path / "cost.json"
+    path.write_text(json.dumps(cost))
+    out = tmp_path / "docs"
+    argv = ["--outputs", str(SAMPLE), "--cost", str(path), "--out", str(out)]
+    assert phase_docs.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"phase_docs: {path}: ")
+    assert fragment in err
+    assert not out.exists()
+
+
+def test_real_outputs_never_overwrite_the_committed_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "T-20260219-003"
+    folder.mkdir()
+    (folder / "sample-outputs.json").write_text(SAMPLE.read_text())
+    (folder / "phase-0.md").write_text("committed sample")
+    assert phase_docs.main(["--outputs", str(SAMPLE), "--out", str(folder)]) == 2
+    assert "holds the committed SAMPLE documents" in capsys.readouterr().err
+    assert (folder / "phase-0.md").read_text() == "committed sample"
+    argv = ["--outputs", str(SAMPLE), "--out", str(folder), "--sample"]
+    assert phase_docs.main([*argv, "--repo-root", str(ROOT)]) == 0
+
+
+def test_an_unwritable_out_folder_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    assert phase_docs.main(["--outputs", str(SAMPLE), "--out", str(tmp_path / "a-file")]) == 2
+    assert "a-file is a file, not a directory" in capsys.readouterr().err

@@ -20,11 +20,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.policy import _PolicyAnalyzerServicer  # the engine's entry point
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra import cost
-from infra.offline_plan import redact
 from policy import openclaw_policies as p
-from tests.pulumi_harness import run
+from tests.policy_engine import Analyzer, Registration, preview
 
 HOST = "moltworker.example.com"
 
@@ -81,12 +81,13 @@ def _stack(*resources: tuple[str, str, dict[str, Any]]) -> StackValidationArgs:
     )
 
 
-def test_pack_registers_five_mandatory_policies() -> None:
+def test_pack_registers_its_mandatory_policies() -> None:
     policies = p.build_policies()
     assert [x.name for x in policies] == [
         "cost-within-budget",
         "no-debug-routes-outside-dev",
         "access-covers-worker-hostname",
+        "access-cookie-lax-http-only",
         "r2-bucket-protected",
         "ssm-secure-string",
     ]
@@ -262,6 +263,62 @@ def test_stack_without_hostnames_has_nothing_to_check() -> None:
     assert _run("access-covers-worker-hostname", _stack(_app(domain=HOST))) == []
 
 
+def test_unknown_optional_access_keys_count_as_absent() -> None:
+    # What pulumi_policy hands a policy during a preview that creates the application: a proxy
+    # that raises UnknownValueError on reading an unknown output (pulumi_policy/proxy.py).
+    unknown = UNKNOWN_STRING_VALUE
+    props = unknown_checking_proxy(
+        {"domain": HOST, "selfHostedDomains": unknown, "aud": unknown,
+         "destinations": [{"type": "public", "uri": unknown}, unknown]}
+    )  # fmt: skip
+    assert p.access_patterns(props) == [HOST]
+    hidden = unknown_checking_proxy({"domain": unknown, "selfHostedDomains": [unknown]})
+    assert p.access_patterns(hidden) == []
+
+
+# --- Access cookie attributes --------------------------------------------------------------------
+
+SAFE_COOKIE = {"sameSiteCookieAttribute": "lax", "httpOnlyCookieAttribute": True}
+
+
+def _access_app(**props: Any) -> ResourceValidationArgs:
+    return _resource_args(
+        p.ACCESS_APPLICATION_TYPE, {"type": "self_hosted", "name": HOST, "domain": HOST, **props}
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "detail"),
+    [
+        ({}, "sameSiteCookieAttribute is unset (Access default: none)"),
+        ({"httpOnlyCookieAttribute": True}, "sameSiteCookieAttribute is unset"),
+        ({**SAFE_COOKIE, "sameSiteCookieAttribute": "none"}, "sameSiteCookieAttribute is 'none'"),
+        ({**SAFE_COOKIE, "httpOnlyCookieAttribute": False}, "httpOnlyCookieAttribute is not true"),
+        ({"sameSiteCookieAttribute": "lax"}, "http_only_cookie_attribute=True"),
+    ],
+)
+def test_access_cookie_without_lax_and_http_only_is_a_violation(
+    props: dict[str, Any], detail: str
+) -> None:
+    messages = _run("access-cookie-lax-http-only", _access_app(**props))
+    assert len(messages) == 1, messages
+    assert detail in messages[0]
+    assert HOST in messages[0]
+
+
+@pytest.mark.parametrize("same_site", ["lax", "strict", "Lax"])
+def test_access_cookie_lax_or_strict_and_http_only_passes(same_site: str) -> None:
+    props = {**SAFE_COOKIE, "sameSiteCookieAttribute": same_site}
+    assert _run("access-cookie-lax-http-only", _access_app(**props)) == []
+
+
+def test_access_cookie_rule_reads_only_self_hosted_applications() -> None:
+    saas = _resource_args(p.ACCESS_APPLICATION_TYPE, {"type": "saas", "name": "x"})
+    assert _run("access-cookie-lax-http-only", saas) == []
+    other = _resource_args(p.R2_BUCKET_TYPE, {"type": "self_hosted"}, protect=True)
+    assert _run("access-cookie-lax-http-only", other) == []
+
+
 # --- R2 protect ----------------------------------------------------------------------------------
 
 
@@ -361,6 +418,11 @@ def test_engine_path_reports_mandatory_violations() -> None:
     assert [d.policyName for d in _analyze(p.WORKER_DEPLOY_TYPE, _worker(True, "prod"))] == [
         "no-debug-routes-outside-dev"
     ]
+    app = {"type": "self_hosted", "domain": HOST}
+    assert [d.policyName for d in _analyze(p.ACCESS_APPLICATION_TYPE, app)] == [
+        "access-cookie-lax-http-only"
+    ]
+    assert _analyze(p.ACCESS_APPLICATION_TYPE, {**app, **SAFE_COOKIE}) == []
 
 
 def test_engine_path_reads_proxied_lists_in_access_applications() -> None:
@@ -375,34 +437,20 @@ def test_engine_path_reads_proxied_lists_in_access_applications() -> None:
 
 
 # --- the real program under mocks, checked by the pack ----------------------------------------
+# As the engine feeds it (tests/policy_engine.py): every registration's inputs to Analyze, then
+# every resource's outputs to AnalyzeStack, unknowns included. The pack started as the CLI starts
+# it, over gRPC: tests/test_policy_engine.py.
 
 
-def _pack_violations(result: Any) -> list[str]:
-    """Run every policy of the pack over what the program registered (secrets redacted)."""
-    messages: list[str] = []
-    resources: list[tuple[str, str, dict[str, Any]]] = []
-    for record in result.mocks.records:
-        props = redact(record.inputs)
-        resources.append((record.type, record.name, props))
-        args = ResourceValidationArgs(
-            record.type,
-            props,
-            _urn(record.type, record.name),
-            record.name,
-            _opts(bool(record.options.get("protect"))),
-            None,
-        )
-        for policy in p.build_policies():
-            if isinstance(policy, ResourceValidationPolicy):
-                messages.extend(f"{policy.name}: {m}" for m in _run(policy.name, args))
-    access = "access-covers-worker-hostname"
-    messages.extend(f"{access}: {m}" for m in _run(access, _stack(*resources)))
-    return messages
+def _pack_violations(registrations: list[Registration]) -> list[str]:
+    """Every diagnostic of a preview of `registrations`, as "policy: message"."""
+    diagnostics = Analyzer.in_process().preview(registrations)
+    return [f"{d.policyName}: {d.message}" for d in diagnostics]
 
 
 def test_the_dev_stack_passes_the_pack(tmp_path: Path) -> None:
-    result = run(tmp_path)
-    types = {r.type for r in result.mocks.records}
+    registrations = preview(tmp_path)
+    types = {r.type for r in registrations}
     assert {
         p.COST_GUARD_TYPE,
         p.WORKER_DEPLOY_TYPE,
@@ -410,7 +458,7 @@ def test_the_dev_stack_passes_the_pack(tmp_path: Path) -> None:
         p.SSM_PARAMETER_TYPE,
     } <= types
     assert p.ACCESS_APPLICATION_TYPE in types
-    assert _pack_violations(result) == []
+    assert _pack_violations(registrations) == []
 
 
 @pytest.mark.parametrize(
@@ -425,5 +473,5 @@ def test_the_dev_stack_passes_the_pack(tmp_path: Path) -> None:
 def test_the_program_trips_the_pack_when_config_is_unsafe(
     tmp_path: Path, overrides: dict[str, object], stack: str, policy: str
 ) -> None:
-    violations = _pack_violations(run(tmp_path, overrides, stack=stack))
+    violations = _pack_violations(preview(tmp_path, overrides, stack=stack))
     assert [v.split(":")[0] for v in violations] == [policy], violations

@@ -413,6 +413,7 @@ class Backup:
                 summary.get("files_changed"),
                 summary.get("data_added"),
             )
+            self.refresh_stats()  # /_admin/ shows the size after this snapshot, not 6 h old
             return {"ok": True, "snapshot_id": snapshot_id, "skipped": False, "reason": reason}
 
     def apply_retention(self, *, force: bool = False) -> dict[str, Any]:
@@ -476,6 +477,10 @@ class Backup:
             self._restore_databases()
             self.remember(self.scan().fingerprint, str(chosen["id"]))
             return {"ok": True, "snapshot_id": chosen["id"], "error": None, "empty": False}
+
+    def find(self, snapshot_id: str) -> Mapping[str, Any] | None:
+        """The snapshot `restore(snapshot_id)` would restore, or None (same matching rule)."""
+        return self._choose(self.snapshots(), snapshot_id, boot=False)
 
     @staticmethod
     def _choose(

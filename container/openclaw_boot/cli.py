@@ -21,7 +21,7 @@ from typing import Any
 
 from . import config
 from .backup import Backup, BackupError
-from .control import ControlApp, serve
+from .control import ControlApp, NotFound, serve
 from .gateway import Gateway, exit_code
 from .settings import Settings, SettingsError, load
 from .status import Status, now_iso
@@ -96,6 +96,11 @@ class Runner:
 
     def api_restore(self, snapshot_id: str) -> dict[str, Any]:
         with self._ops:
+            # An id no snapshot has is the caller's mistake: 404, and the gateway keeps running.
+            if self.backup.find(snapshot_id) is None:
+                if snapshot_id == "latest":
+                    raise NotFound("the repository has no snapshot yet: take one first")
+                raise NotFound(f"no snapshot {snapshot_id!r} in the repository")
             self.gateway.stop()
             try:
                 result = self.backup.restore(snapshot_id)

@@ -20,6 +20,10 @@ log = logging.getLogger("openclaw-edge.control")
 MAX_BODY = 64 * 1024
 
 
+class NotFound(Exception):
+    """What a route was asked for does not exist: answered 404, nothing was changed."""
+
+
 class ControlApp:
     """What the routes do; the `run` command wires these to the real backup and gateway."""
 
@@ -104,8 +108,9 @@ def make_handler(app: ControlApp) -> type[BaseHTTPRequestHandler]:
                 body = parsed if isinstance(parsed, dict) else {}
             try:
                 result = route(body)
-            except ValueError as exc:
-                self._send(HTTPStatus.BAD_REQUEST, {"ok": False, "error": str(exc)})
+            except (NotFound, ValueError) as exc:  # the caller's mistake: nothing was changed
+                bad = HTTPStatus.NOT_FOUND if isinstance(exc, NotFound) else HTTPStatus.BAD_REQUEST
+                self._send(bad, {"ok": False, "error": str(exc)})
                 return
             except Exception as exc:  # an admin call must answer, whatever broke
                 log.exception("control %s %s failed", method, path)

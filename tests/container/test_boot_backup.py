@@ -117,6 +117,23 @@ def test_empty_repository_reports_empty(backup_env: dict[str, str], restic_bin: 
     assert status["error"] is None
 
 
+def test_find_matches_what_restore_would_restore(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    """The control API answers 404 from `find` before it stops the gateway for a restore."""
+    backup = make_backup(backup_env)
+    backup.boot_restore()
+    assert backup.find("latest") is None, "an empty repository has nothing to restore"
+    populate(home, files=3)
+    taken = str(backup.snapshot()["snapshot_id"])
+    full = str(restic_snapshots(backup)[0]["id"])
+    for wanted in ("latest", taken, taken[:8], full):
+        found = backup.find(wanted)
+        assert found is not None, wanted
+        assert found["id"] == full
+    assert backup.find("0badc0de") is None
+
+
 def test_unchanged_state_makes_no_new_snapshot(
     backup_env: dict[str, str], home: Path, restic_bin: str
 ) -> None:
@@ -133,6 +150,25 @@ def test_unchanged_state_makes_no_new_snapshot(
     (home / ".openclaw" / "workspace" / "notes" / "todo.md").write_text("- changed\n")
     assert backup.snapshot()["snapshot_id"]
     assert len(restic_snapshots(backup)) == 2
+
+
+def test_repository_size_is_fresh_after_each_snapshot(
+    backup_env: dict[str, str], home: Path, restic_bin: str
+) -> None:
+    # /_admin/ shows status.json's repository_size; it used to be refreshed only by the 6-hourly
+    # retention run, so every snapshot in between left it stale.
+    backup = make_backup({**backup_env, "BACKUP_RETENTION_INTERVAL_SECONDS": "86400"})
+    backup.boot_restore()
+    populate(home, files=5)
+    assert backup.snapshot()["snapshot_id"]
+    first = backup.status.section("backup")["repository_size"]
+    assert isinstance(first, int)
+    assert first > 0
+    (home / ".openclaw" / "workspace" / "big.bin").write_bytes(os.urandom(256 * 1024))
+    assert backup.snapshot()["snapshot_id"]
+    second = backup.status.section("backup")["repository_size"]
+    assert second >= first + 256 * 1024
+    assert backup.status.section("backup")["snapshot_count"] == 2
 
 
 def failing_restic(tmp_path: Path, restic_bin: str) -> Path:

@@ -268,12 +268,14 @@ def test_control_api_routes(backup_env: dict[str, str], home: Path, tmp_path: Pa
         assert note.read_text() == "before restore\n"
         wait_ready(gateway_port, proc, timeout=60)
         assert http(f"{control}/restore", method="POST", token=token, body={})[0] == 400
+        pid_before = http(f"{control}/status", token=token)[1]["gateway"]["pid"]
         code, missing = http(
             f"{control}/restore", method="POST", token=token, body={"snapshot_id": "0badc0de"}
         )
-        assert code == 500
-        assert missing["ok"] is False
-        assert missing["error"] == "no such snapshot"
+        # An id no snapshot has: 404 (the caller's mistake), and the gateway was not stopped.
+        assert code == 404, missing
+        assert missing == {"ok": False, "error": "no snapshot '0badc0de' in the repository"}
+        assert http(f"{control}/status", token=token)[1]["gateway"]["pid"] == pid_before
         code, restart = http(f"{control}/gateway/restart", method="POST", token=token)
         assert (code, restart) == (200, {"ok": True})
         wait_ready(gateway_port, proc, timeout=60)

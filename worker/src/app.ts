@@ -4,6 +4,7 @@ import { missingConfig } from "./config";
 import type { AppEnv, Deps } from "./context";
 import { selectBackend } from "./backend";
 import { isBrowserNavigation, requireAccess } from "./auth/access";
+import { requireSameOrigin } from "./auth/same-origin";
 import { createLogger, errorMessage } from "./lib/log";
 import { clientAddress } from "./lib/forwarded";
 import { configErrorPage } from "./lib/pages";
@@ -44,6 +45,9 @@ export function createApp(deps: Deps = {}): Hono<AppEnv> {
 
   const access = requireAccess();
   app.use("*", (c, next) => (isCdpPath(c.req.path) ? next() : access(c as Parameters<typeof access>[0], next)));
+  // No other site may drive a state change or open a WebSocket with the user's Access cookie.
+  const sameOrigin = requireSameOrigin();
+  app.use("*", (c, next) => (isCdpPath(c.req.path) ? next() : sameOrigin(c as Parameters<typeof sameOrigin>[0], next)));
 
   app.route("/", status);
   app.route("/", admin);

@@ -17,5 +17,7 @@ export interface AppEnv {
     log: Logger;
     backend: Backend;
     user: string | undefined;
+    /** The Access login is a service token (set by requireAccess). */
+    serviceToken: boolean;
   };
 }

@@ -4,6 +4,8 @@ import { env as bindings } from "cloudflare:workers";
 import { deriveDeviceIdentity } from "../src/gateway/device";
 import { accessToken, call, FakeSandbox, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
 
+// What the admin page's own fetch calls carry (a browser adds Sec-Fetch-Site itself).
+const PAGE = { "sec-fetch-site": "same-origin", "content-type": "application/json" };
 const withControl = (scenario: string) => originEnv(scenario, { CONTROL_ORIGIN: `${originEnv(scenario).GATEWAY_ORIGIN as string}/control` });
 
 describe("admin page", () => {
@@ -28,7 +30,7 @@ describe("devices over the gateway RPC (origin backend)", () => {
     const own = await deriveDeviceIdentity(GATEWAY_TOKEN);
     expect(list.paired.map((p) => p.deviceId)).toContain(own.deviceId);
 
-    const approved = await call(env, request("/api/admin/devices/req-browser-1/approve", { method: "POST", jwt }));
+    const approved = await call(env, request("/api/admin/devices/req-browser-1/approve", { method: "POST", headers: PAGE, jwt }));
     expect(approved.response.status).toBe(200);
     const after = (await (await call(env, request("/api/admin/devices", { jwt }))).response.json()) as { pending: unknown[] };
     expect(after.pending).toEqual([]);
@@ -36,7 +38,7 @@ describe("devices over the gateway RPC (origin backend)", () => {
   });
 
   it("approves all pending devices", async () => {
-    const { response } = await call(originEnv("devices-b"), request("/api/admin/devices/approve-all", { method: "POST", jwt: await accessToken() }));
+    const { response } = await call(originEnv("devices-b"), request("/api/admin/devices/approve-all", { method: "POST", headers: PAGE, jwt: await accessToken() }));
     expect(await response.json()).toMatchObject({ ok: true, approved: 1 });
   });
 
@@ -53,7 +55,7 @@ describe("devices over the gateway RPC (origin backend)", () => {
   });
 
   it("rejects malformed request ids", async () => {
-    const { response } = await call(originEnv("devices-c"), request("/api/admin/devices/..%2Fx/approve", { method: "POST", jwt: await accessToken() }));
+    const { response } = await call(originEnv("devices-c"), request("/api/admin/devices/..%2Fx/approve", { method: "POST", headers: PAGE, jwt: await accessToken() }));
     expect(response.status).toBe(400);
   });
 });
@@ -115,20 +117,20 @@ describe("backups through the control API", () => {
   it("backs up, lists snapshots, restores and restarts", async () => {
     const env = withControl("backup-b");
     const jwt = await accessToken();
-    const backup = await call(env, request("/api/admin/backup", { method: "POST", jwt }));
+    const backup = await call(env, request("/api/admin/backup", { method: "POST", headers: PAGE, jwt }));
     expect(await backup.response.json()).toMatchObject({ ok: true, snapshot_id: "snap1" });
     const list = await call(env, request("/api/admin/snapshots", { jwt }));
     expect(await list.response.json()).toMatchObject({ snapshots: [{ short_id: "abcdef01" }] });
-    const restore = await call(env, request("/api/admin/restore", { method: "POST", jwt, body: JSON.stringify({ snapshot_id: "abcdef0123" }) }));
+    const restore = await call(env, request("/api/admin/restore", { method: "POST", headers: PAGE, jwt, body: JSON.stringify({ snapshot_id: "abcdef0123" }) }));
     expect(await restore.response.json()).toMatchObject({ ok: true, snapshot_id: "abcdef0123" });
-    const bad = await call(env, request("/api/admin/restore", { method: "POST", jwt, body: JSON.stringify({ snapshot_id: "../../etc" }) }));
+    const bad = await call(env, request("/api/admin/restore", { method: "POST", headers: PAGE, jwt, body: JSON.stringify({ snapshot_id: "../../etc" }) }));
     expect(bad.response.status).toBe(400);
-    const restart = await call(env, request("/api/admin/gateway/restart", { method: "POST", jwt }));
+    const restart = await call(env, request("/api/admin/gateway/restart", { method: "POST", headers: PAGE, jwt }));
     expect(await restart.response.json()).toEqual({ ok: true });
   });
 
   it("answers 501 with an explanation when the origin backend has no CONTROL_ORIGIN", async () => {
-    const { response } = await call(originEnv("backup-c"), request("/api/admin/backup", { method: "POST", jwt: await accessToken() }));
+    const { response } = await call(originEnv("backup-c"), request("/api/admin/backup", { method: "POST", headers: PAGE, jwt: await accessToken() }));
     expect(response.status).toBe(501);
     expect(((await response.json()) as { error: string }).error).toContain("CONTROL_ORIGIN");
   });

@@ -26,7 +26,7 @@ describe("origin backend: HTTP", () => {
         method: "POST",
         body: "hello",
         jwt,
-        headers: { cookie: `CF_Authorization=${jwt}; lang=en`, "x-forwarded-for": "198.51.100.9", "x-real-ip": "198.51.100.9", forwarded: "for=1.2.3.4" },
+        headers: { cookie: `CF_Authorization=${jwt}; lang=en`, "sec-fetch-site": "same-origin", "x-forwarded-for": "198.51.100.9", "x-real-ip": "198.51.100.9", forwarded: "for=1.2.3.4" },
       }),
     );
     expect(response.status).toBe(200);

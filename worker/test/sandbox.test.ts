@@ -145,13 +145,13 @@ describe("sandbox backend", () => {
     const fake = new FakeSandbox();
     fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
     const jwt = await accessToken();
-    const first = await call(sandboxEnv(), request("/api/admin/gateway/restart", { method: "POST", jwt }), deps(fake));
+    const first = await call(sandboxEnv(), request("/api/admin/gateway/restart", { method: "POST", jwt, headers: { "sec-fetch-site": "same-origin" } }), deps(fake));
     expect(first.response.status).toBe(200);
     expect(fake.controlRequests.at(-1)).toMatchObject({ method: "POST", path: "/gateway/restart", authorization: `Bearer ${GATEWAY_TOKEN}` });
     expect(fake.names()).not.toContain("killProcess");
 
     fake.controlUp = false;
-    const second = await call(sandboxEnv(), request("/api/admin/gateway/restart", { method: "POST", jwt }), deps(fake));
+    const second = await call(sandboxEnv(), request("/api/admin/gateway/restart", { method: "POST", jwt, headers: { "sec-fetch-site": "same-origin" } }), deps(fake));
     expect(second.response.status).toBe(200);
     expect(fake.calls.find((entry) => entry.method === "killProcess")?.args[0]).toBe("p1");
     expect(fake.calls.filter((entry) => entry.method === "startProcess").length).toBe(1);

@@ -75,6 +75,15 @@ function describe(error: unknown): string {
   return "token invalid";
 }
 
+/**
+ * A service-token login, as Access issues it: `common_name` is the client id (`<id>.access`), `sub`
+ * is empty and there is no email (Cloudflare docs, "Application token", service token payload).
+ */
+export function isServiceTokenLogin(payload: JWTPayload): boolean {
+  const commonName = payload.common_name;
+  return typeof commonName === "string" && commonName.endsWith(".access") && payload.email === undefined && !payload.sub;
+}
+
 export function isBrowserNavigation(request: Request): boolean {
   return (
     request.method === "GET" &&
@@ -107,6 +116,7 @@ export function requireAccess(): MiddlewareHandler<AppEnv> {
       return c.json({ error: "unauthorized", reason: result.reason }, 401);
     }
     c.set("user", result.email);
+    c.set("serviceToken", isServiceTokenLogin(result.payload));
     await next();
   };
 }

@@ -28,18 +28,29 @@ code{background:#f3f3f3;padding:0 .25rem;border-radius:3px}
 <button data-action="backup-status">Refresh</button><button data-action="backup-now">Back up now</button>
 <span class="progress" id="backup-progress"></span>
 <h3>Snapshots</h3><button data-action="snapshots">List snapshots</button> <span class="progress" id="snapshots-progress"></span>
-<table><thead><tr><th>Snapshot</th><th>Time</th><th></th></tr></thead><tbody id="snapshots"></tbody></table></section>
+<table><thead><tr><th>Snapshot</th><th>Time</th><th></th></tr></thead><tbody id="snapshots"></tbody></table>
+<p><label>Snapshot id <input id="restore-id" size="24" placeholder="latest or an id" autocomplete="off"></label>
+<button data-action="restore-id">Restore</button> <span class="progress" id="restore-progress"></span></p></section>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
 function cell(text){const td=document.createElement("td");td.textContent=text==null?"":String(text);return td;}
 function when(ms){return ms?new Date(ms).toLocaleString():"";}
 function fmtBytes(n){if(n==null)return "unknown";const u=["B","KiB","MiB","GiB"];let i=0;while(n>=1024&&i<u.length-1){n/=1024;i++;}return n.toFixed(i?1:0)+" "+u[i];}
+// Same-origin only, JSON in and out: what the Worker's cross-site check and JSON rule ask for.
 async function api(path, options){
-  const response = await fetch(path, Object.assign({headers:{accept:"application/json","content-type":"application/json"},cache:"no-store"}, options||{}));
-  let body = null; try { body = await response.json(); } catch (e) { body = {error: "HTTP " + response.status}; }
-  if (!response.ok) { const error = new Error((body && body.error) || ("HTTP " + response.status)); throw error; }
+  const response = await fetch(path, Object.assign({headers:{accept:"application/json","content-type":"application/json"},cache:"no-store",mode:"same-origin",credentials:"same-origin"}, options||{}));
+  let body = null; try { body = await response.json(); } catch (e) { body = {}; }
+  if (!response.ok) throw new Error(failure(response.status, body));
   return body;
+}
+// The status says whose fault it is (4xx: this request, 5xx: the gateway side); help says what to do.
+const KINDS = {400:"bad request",403:"refused",404:"not found",409:"needs action",415:"unsupported media type",501:"not available",502:"upstream failure",503:"unavailable",504:"timed out"};
+function failure(status, body){
+  let text = "HTTP " + status + " " + (KINDS[status] || "error") + ": " + ((body && body.error) || "no details");
+  if (body && body.reason) text += " (" + body.reason + ")";
+  if (body && body.help) text += ". " + body.help;
+  return text;
 }
 // Runs one action in the background: disables its button, shows elapsed time, then the outcome.
 async function run(progressId, button, label, work){
@@ -88,11 +99,14 @@ async function listSnapshots(){
     const tr = document.createElement("tr"); tr.append(cell(snap.short_id || snap.id), cell(snap.time));
     const td = document.createElement("td"); const b = document.createElement("button"); b.textContent = "Restore";
     b.addEventListener("click", () => { if (!confirm("Restore snapshot " + (snap.short_id||snap.id) + "? The gateway restarts.")) return;
-      run("snapshots-progress", b, "Restoring " + (snap.short_id||snap.id), async () => { const r = await api("/api/admin/restore", {method:"POST", body: JSON.stringify({snapshot_id: snap.id})});
-        if (!r.ok) throw new Error(r.error || "restore failed"); loadStatus(); return "Restored " + r.snapshot_id; }); });
+      run("snapshots-progress", b, "Restoring " + (snap.short_id||snap.id), () => restore(snap.id)); });
     td.append(b); tr.append(td); body.append(tr);
   }
   return (s.snapshots || []).length + " snapshots";
+}
+async function restore(id){
+  const r = await api("/api/admin/restore", {method:"POST", body: JSON.stringify({snapshot_id: id})});
+  if (!r.ok) throw new Error(r.error || "restore failed"); loadStatus(); return "Restored " + r.snapshot_id;
 }
 const actions = {
   restart: (b) => run("restart-progress", b, "Restarting gateway", async () => { await api("/api/admin/gateway/restart", {method:"POST"}); setTimeout(loadStatus, 3000); return "Restart requested"; }),
@@ -101,6 +115,8 @@ const actions = {
   "backup-status": (b) => run("backup-progress", b, "Reading backup status", refreshBackup),
   "backup-now": (b) => run("backup-progress", b, "Backing up", async () => { const r = await api("/api/admin/backup", {method:"POST"}); await refreshBackup().catch(() => {}); return r.skipped ? "Nothing changed: " + (r.reason || "skipped") : "Snapshot " + (r.snapshot_id || "done"); }),
   snapshots: (b) => run("snapshots-progress", b, "Listing snapshots", listSnapshots),
+  "restore-id": (b) => { const id = $("restore-id").value.trim(); if (!confirm("Restore snapshot " + id + "? The gateway restarts.")) return;
+    run("restore-progress", b, "Restoring " + id, () => restore(id)); },
 };
 document.querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => actions[b.dataset.action](b)));
 loadStatus(); setInterval(loadStatus, 10000);

@@ -33,11 +33,34 @@ function rpcFailure(c: Context<AppEnv>, error: unknown): Response {
   return c.json({ ok: false, error: log.redact(errorMessage(error)) }, 502);
 }
 
-function controlAnswer(c: Context<AppEnv>, result: ControlResult): Response {
+/** What to do about a failed control API call, by the status the Worker answers. */
+const CONTROL_HELP: Partial<Record<number, string>> = {
+  502: "The boot-code control API failed: read the container's logs (GET /debug/logs?id=<process id> where debug routes are on) and retry.",
+  503: "The control API is not reachable (the container is starting or stopped): retry in a minute; GET /api/status shows the gateway state.",
+  504: "The control API did not answer in time: retry later; a long restore may still be running.",
+};
+
+function controlAnswer(c: Context<AppEnv>, result: ControlResult, notFoundHelp?: string): Response {
   const log = c.get("log");
   if (result.ok) return c.json(redactValue(result.body) as object, 200);
+  // These statuses say something true about this request; any other (the control API's 500 when
+  // restic fails) is an upstream failure: 502.
   const status = [400, 404, 409, 501, 502, 503, 504].includes(result.status) ? result.status : 502;
-  return c.json({ ok: false, error: log.redact(result.error) }, status as 400);
+  const help = status === 404 ? notFoundHelp : CONTROL_HELP[status];
+  return c.json({ ok: false, error: log.redact(result.error), ...(help === undefined ? {} : { help }) }, status as 400);
+}
+
+// restic ids are 64 lower-case hex characters; `restic snapshots` shows the first 8 (short id).
+const SNAPSHOT_ID = /^(latest|[0-9a-f]{8,64})$/;
+const RESTORE_HELP = 'Send {"snapshot_id": "<id>"} with Content-Type: application/json, where <id> is "latest" or an id (or 8-character short id) from GET /api/admin/snapshots.';
+const SNAPSHOT_NOT_FOUND_HELP = 'List the snapshots (GET /api/admin/snapshots, or "List snapshots" in /_admin/) and restore one of those ids.';
+
+function restoreRequestProblem(body: unknown): string | null {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return "the body is not a JSON object";
+  const snapshotId = (body as { snapshot_id?: unknown }).snapshot_id;
+  if (typeof snapshotId !== "string") return "snapshot_id is missing or not a string";
+  if (!SNAPSHOT_ID.test(snapshotId)) return 'snapshot_id is neither "latest" nor a snapshot id (8 to 64 lower-case hex characters)';
+  return null;
 }
 
 function token(c: Context<AppEnv>): string {
@@ -105,11 +128,17 @@ export const admin = new Hono<AppEnv>()
   })
   .post("/api/admin/devices/:requestId/approve", async (c) => {
     const requestId = c.req.param("requestId");
-    if (!/^[A-Za-z0-9-]{1,128}$/.test(requestId)) return c.json({ ok: false, error: "invalid request id" }, 400);
+    if (!/^[A-Za-z0-9-]{1,128}$/.test(requestId)) {
+      return c.json({ ok: false, error: "invalid request id", help: "Use a request id from GET /api/admin/devices (letters, digits and dashes)." }, 400);
+    }
     try {
       const result = await gatewayRpc(c.get("backend"), token(c), (rpc) => rpc.call("device.pair.approve", { requestId }));
       return c.json({ ok: true, result: redactValue(result) });
     } catch (error) {
+      // OpenClaw answers INVALID_REQUEST "unknown requestId" (device.pair.approve in its devices module).
+      if (error instanceof GatewayRpcError && error.code === "INVALID_REQUEST" && /unknown requestId/i.test(error.message)) {
+        return c.json({ ok: false, error: `no pending pairing request ${requestId}`, help: "It was approved, rejected or has expired: refresh the device list (GET /api/admin/devices)." }, 404);
+      }
       return rpcFailure(c, error);
     }
   })
@@ -130,18 +159,18 @@ export const admin = new Hono<AppEnv>()
   .post("/api/admin/backup", async (c) => controlAnswer(c, await c.get("backend").snapshot()))
   .get("/api/admin/snapshots", async (c) => controlAnswer(c, await c.get("backend").control("/snapshots")))
   .post("/api/admin/restore", async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { snapshot_id?: unknown };
-    const snapshotId = body.snapshot_id;
-    if (typeof snapshotId !== "string" || !/^[A-Za-z0-9]{1,64}$/.test(snapshotId)) {
-      return c.json({ ok: false, error: "body must be {\"snapshot_id\": \"<id>\"} (hex id or \"latest\")" }, 400);
-    }
-    return controlAnswer(c, await c.get("backend").control("/restore", { method: "POST", body: { snapshot_id: snapshotId } }));
+    const body: unknown = await c.req.json().catch(() => undefined);
+    const problem = body === undefined ? "the body is not JSON" : restoreRequestProblem(body);
+    if (problem !== null) return c.json({ ok: false, error: problem, help: RESTORE_HELP }, 400);
+    const snapshotId = (body as { snapshot_id: string }).snapshot_id;
+    const result = await c.get("backend").control("/restore", { method: "POST", body: { snapshot_id: snapshotId } });
+    return controlAnswer(c, result, SNAPSHOT_NOT_FOUND_HELP);
   })
   .post("/api/admin/gateway/restart", async (c) => {
     try {
       return controlAnswer(c, await c.get("backend").restart());
     } catch (error) {
       c.get("log").error("restart failed", { error: errorMessage(error) });
-      return c.json({ ok: false, error: c.get("log").redact(errorMessage(error)) }, 502);
+      return c.json({ ok: false, error: c.get("log").redact(errorMessage(error)), help: CONTROL_HELP[502] }, 502);
     }
   });
