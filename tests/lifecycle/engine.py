@@ -28,7 +28,9 @@ Rules and their source (pulumi/pulumi pkg/resource/deploy/step_generator.go unle
   (pkg/cmd/pulumi/operations/destroy.go, determineForbiddenResourcesToDeleteFromExcludes).
 
 Not modelled: previews and unknowns, refresh, aliases, providers as resources, targets, import
-replacement, plans, Check defaults, retries, the real parallelism limit."""
+replacement, plans, Check defaults, retries, partial failures (a failed create leaves no state
+here; the engine keeps it with init errors and updates it next time: same commands), the real
+parallelism limit."""
 
 from __future__ import annotations
 
@@ -291,7 +293,7 @@ class Engine:
         changed = self._changed(old.inputs, inputs, goal.inputs)
         if goal.name in self._targeted:  # isTargetedReplace: a replace that blames the id
             changed, inputs = ["id"], dict(goal.inputs)
-        if not changed and not old.init_errors:
+        if not changed:
             same = self._state(goal, old.id, old.outputs, old.inputs)
             return same, Step("same", goal.name, goal.type)
         if self._replaces(goal, provider.replace_keys, changed):

@@ -5,7 +5,7 @@ providers need (secret markers, property paths)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import rpc
@@ -49,7 +49,6 @@ class ResourceState:
     import_id: str = ""
     dependencies: tuple[str, ...] = ()
     delete_before_replace: bool = False
-    init_errors: list[str] = field(default_factory=list)
 
     def depends_on(self) -> set[str]:
         """What the engine's dependency graph counts: parent and dependencies
