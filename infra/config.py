@@ -28,6 +28,19 @@ SLEEP_AFTER = re.compile(r"^(never|[1-9][0-9]*[smh])$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SEMVERISH = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([.-][0-9A-Za-z.-]+)?$")
 DATE = re.compile(r"^20[0-9]{2}-[01][0-9]-[0-3][0-9]$")
+# One element of a Go duration (time.ParseDuration), the format Access takes for
+# session_duration ("300ms", "2h45m"; units ns, us/µs, ms, s, m, h).
+GO_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+GO_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
 
 # Names the stack sets on the Worker itself; users may not override them through workerVars.
 STACK_MANAGED_VARS = frozenset(
@@ -329,6 +342,19 @@ _CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 )
 
 
+def go_duration_seconds(text: str) -> float | None:
+    """Seconds of a Go duration without sign ("24h", "1h30m", "90s"), or None when it is not one
+    (e.g. "never", "1d", "24")."""
+    position, total = 0, 0.0
+    while position < len(text):
+        match = GO_DURATION_PART.match(text, position)
+        if match is None:
+            return None
+        total += float(match.group(1)) * GO_DURATION_UNITS[match.group(2)]
+        position = match.end()
+    return total if text else None
+
+
 def cron_problem(expression: str) -> str | None:
     """Why a 5-field cron expression (as Cloudflare Cron Triggers take it) is invalid, or None."""
     fields = expression.split()
@@ -469,7 +495,12 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
         session_duration=r.text("accessSessionDuration", "24h") or "24h",
         probe_service_token=r.boolean("accessProbeServiceToken", False),
     )
-    r.matching("accessSessionDuration", access.session_duration, SLEEP_AFTER, "a duration")
+    if not go_duration_seconds(access.session_duration):
+        r.fail(
+            "accessSessionDuration",
+            "must be a positive Go duration like 24h, 30m or 1h30m (units h, m, s, ms; Access "
+            f"takes no 'never' or days), got {access.session_duration!r}",
+        )
 
     ai_gateway = AiGatewaySettings(
         gateway_id=r.text("aiGatewayId", f"openclaw-edge-{stack}") or "",

@@ -1,5 +1,11 @@
 """The public hostname of the Worker (e.g. moltworker.<zone>) as a Workers custom domain: Cloudflare
-creates the DNS record and certificate. Declared after the deploy, since it needs the Worker."""
+creates the DNS record and certificate. Declared after the deploy AND the secrets, so the
+hostname goes live only once the Worker has its gateway token and credentials.
+
+A hostname that already has a DNS record (e.g. the Tunnel CNAME of a Kubernetes deployment)
+makes Cloudflare refuse the custom domain: HTTP 409, error 100117 "Hostname '<host>' already has
+externally managed DNS records (A, CNAME, etc). Delete them first or try a different hostname."
+The README (Adopting what Terraform already created) gives the step."""
 
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ class WorkerHostnameArgs:
     hostname: str
     """Full hostname (`hostname`; default `moltworker.<zoneName>`)."""
     worker_name: str
-    """The Worker (service) the hostname routes to."""
+    """The Worker (service) the hostname routes to. A change is an in-place update (the
+    provider replaces only on hostname or account_id, workers_custom_domain/schema.go)."""
 
 
 class WorkerHostname(pulumi.ComponentResource):

@@ -104,38 +104,56 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            self.names_by_urn[response.urn] = request.name
-            self.recording.records.append(
-                ResourceRecord(
-                    type=request.type,
-                    name=request.name,
-                    parent=self.names_by_urn.get(request.parent),
-                    custom=bool(request.custom),
-                    inputs=rpc.deserialize_properties(request.object),
-                    options=self._options(request),
-                )
-            )
+            self.record(request, response.urn)
         return response
 
+    def record(self, request: Any, urn: str) -> None:
+        self.names_by_urn[urn] = request.name
+        self.recording.records.append(
+            ResourceRecord(
+                type=request.type,
+                name=request.name,
+                parent=self.names_by_urn.get(request.parent),
+                custom=bool(request.custom),
+                inputs=rpc.deserialize_properties(request.object),
+                options=self._options(request),
+            )
+        )
+
     def _options(self, request: Any) -> dict[str, Any]:
-        """The resource options a reviewer cares about (protect, import, ignored, depends)."""
+        """The resource options a reviewer cares about: what decides replace vs update, whether a
+        delete happens at all, adoption and ordering."""
         options: dict[str, Any] = {}
         if request.protect:
             options["protect"] = True
+        if request.retainOnDelete:
+            options["retainOnDelete"] = True
+        if request.deleteBeforeReplace:
+            options["deleteBeforeReplace"] = True
         if request.importId:
             options["import"] = request.importId
         if request.ignoreChanges:
             options["ignoreChanges"] = list(request.ignoreChanges)
+        if request.replaceOnChanges:
+            options["replaceOnChanges"] = list(request.replaceOnChanges)
         depends = [self.names_by_urn.get(u, u) for u in request.dependencies]
         if depends and request.custom:
             options["dependsOn"] = sorted(set(depends))
         return options
 
 
-def install_mocks(stack: str, mocks: RecordingMocks | None = None) -> RecordingMocks:
-    mocks = mocks or RecordingMocks()
+def install_mocks(
+    stack: str, mocks: RecordingMocks | None = None, monitor: RecordingMonitor | None = None
+) -> RecordingMocks:
+    """Mocks for one program run; `monitor` may replace the recording monitor (the lifecycle
+    tests use one that also applies each registration to fake providers)."""
+    mocks = monitor.recording if monitor is not None else (mocks or RecordingMocks())
     pulumi.runtime.set_mocks(
-        mocks, project="openclaw-edge", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+        mocks,
+        project="openclaw-edge",
+        stack=stack,
+        preview=False,
+        monitor=monitor or RecordingMonitor(mocks),
     )
     return mocks
 
@@ -205,6 +223,7 @@ def format_plan(
     config_path: Path | None,
     stack: str,
     warnings: Sequence[str] = (),
+    notes: Sequence[str] = (),
     full: bool = False,
 ) -> str:
     lines = [
@@ -224,21 +243,117 @@ def format_plan(
         for key, value in sorted(redact(record.inputs).items()):
             text = json.dumps(value, sort_keys=True)
             lines.append(f"    {key}: {text if full or len(text) <= 160 else text[:157] + '...'}")
-    commands = sorted(
-        (r for r in mocks.records if r.type == "command:local:Command"),
-        key=lambda r: ("stdin" in r.inputs, r.name),
-    )
-    lines += ["", "Wrangler steps, in order (run by pulumi-command; values go on stdin only):"]
-    for index, record in enumerate(commands, start=1):
-        stdin = " < [secret on stdin]" if "stdin" in record.inputs else ""
-        env_names = ", ".join(sorted(_env_names(record.inputs.get("environment"))))
-        lines.append(f"  {index}. {record.inputs.get('create')}{stdin}   env: {env_names}")
+    lines += ["", *wrangler_steps(mocks.records), "", *lifecycle(mocks.records)]
+    adopted = adoption(mocks.records)
+    if adopted:
+        lines += ["", *adopted]
     lines.append("")
+    if notes:
+        lines += ["Notes:", *(f"  - {note}" for note in notes), ""]
     if warnings:
         lines += ["Warnings:", *(f"  ! {warning}" for warning in warnings), ""]
     if config_path is not None:
         lines.append(f"Rendered wrangler config: {config_path}")
     return "\n".join(lines) + "\n"
+
+
+COMMAND_TYPE = "command:local:Command"
+WORKER_DEPLOY_TYPE = "openclaw-edge:worker:WorkerDeploy"
+DOMAIN_TYPE = "cloudflare:index/workersCustomDomain:WorkersCustomDomain"
+PARAMETER_TYPE = "aws:ssm/parameter:Parameter"
+
+
+def wrangler_steps(records: Sequence[ResourceRecord]) -> list[str]:
+    """The shell steps in the order the engine runs them (dependencies first), with the
+    command each runs on create, update and delete."""
+    commands = [r for r in records if r.type == COMMAND_TYPE]
+    names = {r.name for r in commands}
+    ordered: list[ResourceRecord] = []
+    while len(ordered) < len(commands):
+        ready = [
+            r
+            for r in commands
+            if r not in ordered
+            and all(
+                d in {o.name for o in ordered} for d in r.options.get("dependsOn", []) if d in names
+            )
+        ]
+        ordered += sorted(ready, key=lambda r: r.name) or [r for r in commands if r not in ordered]
+    secret_names: list[str] = next(
+        (r.inputs.get("secretNames", []) for r in records if r.type == WORKER_DEPLOY_TYPE), []
+    )
+    lines = ["Wrangler steps, in order (run by pulumi-command; values go on stdin only):"]
+    for index, record in enumerate(ordered, start=1):
+        stdin = ""
+        if "stdin" in record.inputs:
+            stdin = f" < [secret JSON on stdin: {', '.join(secret_names)}]"
+        env_names = ", ".join(sorted(_env_names(record.inputs.get("environment"))))
+        lines.append(f"  {index}. {record.name}: {record.inputs.get('create')}{stdin}")
+        lines.append(f"       env: {env_names}")
+        if record.inputs.get("update"):
+            lines.append(f"       update: {record.inputs['update']}")
+        if record.inputs.get("delete"):
+            lines.append(f"       delete: {record.inputs['delete']}")
+        triggers = redact(record.inputs.get("triggers"))
+        if triggers:
+            lines.append(
+                f"       replaced (new create, then the old delete) only if triggers change: "
+                f"{json.dumps(triggers)}"
+            )
+    return lines
+
+
+def lifecycle(records: Sequence[ResourceRecord]) -> list[str]:
+    """What each kind of `pulumi up` and `pulumi destroy` runs with this program."""
+    retained = sorted(r.name for r in records if r.options.get("retainOnDelete"))
+    protected = sorted(r.name for r in records if r.options.get("protect"))
+    commands = {r.name for r in records if r.type == COMMAND_TYPE}
+    deploy = next((n for n in sorted(commands) if n.endswith("-deploy")), "the deploy")
+    secrets = next((n for n in sorted(commands) if n.endswith("-secrets")), "the secrets step")
+    domain = next((r.name for r in records if r.type == DOMAIN_TYPE), "the custom domain")
+    return [
+        "Lifecycle (what the engine runs; docs/lifecycle.md):",
+        f"  first up:       everything above is created; {deploy} runs `wrangler deploy`, then "
+        f"{secrets} sets every secret in one `wrangler secret bulk`, then {domain} goes live "
+        "(it fails with error 100117 if the hostname already has a DNS record: README).",
+        f"  code change:    worker/src, the lockfile, the container build context or the rendered "
+        f"config changed -> {deploy} runs its update (`wrangler deploy`); nothing is deleted, "
+        "secrets and Durable Object storage stay.",
+        f"  secret change:  {secrets} sends only the changed values (one `secret bulk`); a removed "
+        "optional secret is deleted on the Worker; nothing is redeployed.",
+        f"  workerName:     {deploy} is replaced: the new Worker is deployed and gets its secrets, "
+        f"{domain} moves to it, then the old Worker (only that name) is deleted.",
+        "  destroy:        domain, secrets and Worker (with its Durable Object storage) are "
+        "deleted from recorded state alone (no build/ needed).",
+        f"                  retained (left in place): {', '.join(retained) or 'none'}",
+        f"                  protected (destroy refuses; use `pulumi destroy --exclude-protected`): "
+        f"{', '.join(protected) or 'none'}",
+    ]
+
+
+def adoption(records: Sequence[ResourceRecord]) -> list[str]:
+    """Imported resources and what Pulumi enforces on them right after the import: current
+    Pulumi imports a resource whose inputs differ and then UPDATES it to match the program
+    (step_generator.go continueStepsFromImport -> diff -> update), so an import never fails
+    safely on a difference."""
+    imported = [r for r in records if r.options.get("import")]
+    if not imported:
+        return []
+    lines = [
+        "Adopted (imported) resources: Pulumi imports each, then UPDATES any input below that",
+        "differs in the real resource. Run `pulumi preview --diff` and reconcile config first.",
+    ]
+    for record in imported:
+        ignored = set(record.options.get("ignoreChanges", []))
+        keys = sorted(k for k in redact(record.inputs) if k not in ignored)
+        lines.append(f"  ~ {record.name} (import {record.options['import']}): {', '.join(keys)}")
+        if record.type == PARAMETER_TYPE:
+            kept = "value" in ignored
+            lines.append(
+                "      value: "
+                + ("kept as it is in SSM (changes ignored)" if kept else "OVERWRITTEN from config")
+            )
+    return lines
 
 
 def _env_names(environment: Any) -> list[str]:
@@ -266,9 +381,11 @@ def execute(
     mocks: RecordingMocks | None = None,
     api_token: str | None = None,
     secret_keys: Iterable[str] = (),
+    monitor: RecordingMonitor | None = None,
+    source_root: Path | None = None,
 ) -> ProgramRun:
     """Run infra.program.build_stack under mocks to completion and collect what it declared."""
-    mocks = install_mocks(stack_name, mocks)
+    mocks = install_mocks(stack_name, mocks, monitor)
     from infra.program import build_stack  # after the mocks, as the Pulumi docs require
 
     exports: dict[str, Any] = {}
@@ -292,6 +409,7 @@ def execute(
             build_dir=build_dir,
             export=exports.__setitem__,
             api_token=pulumi.Output.secret(api_token) if api_token else None,
+            source_root=source_root,
         )
         return asyncio.ensure_future(resolve())
 
@@ -318,8 +436,14 @@ def run_plan(
     result = execute(
         stack, values, read_secret, read_parameter, build_dir, secret_keys=secret_names
     )
+    notes = []
+    if parameters is None:
+        notes.append(
+            "SSM: the plan cannot look, so it assumes every parameter exists (stand-in values) "
+            "and shows each as imported; `pulumi up` imports the existing ones, creates the rest."
+        )
     text = format_plan(
-        result.mocks, result.stack.worker.config_path, stack, result.stack.warnings, full
+        result.mocks, result.stack.worker.config_path, stack, result.stack.warnings, notes, full
     )
     return text, result
 

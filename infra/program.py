@@ -68,6 +68,7 @@ def build_stack(
     catalog: Catalog | None = None,
     build_dir: Path | None = None,
     export: Callable[[str, object], None] = pulumi.export,
+    source_root: Path | None = None,
 ) -> Stack:
     catalog = catalog or load_catalog()
     config = load_config(source, pulumi.get_stack(), catalog)
@@ -142,6 +143,7 @@ def build_stack(
             secrets=worker_secrets,
             api_token=api_token,
             **({"build_dir": build_dir} if build_dir else {}),
+            **({"source_root": source_root} if source_root else {}),
         ),
     )
     hostname = WorkerHostname(
@@ -152,7 +154,8 @@ def build_stack(
             hostname=config.hostname,
             worker_name=config.worker_name,
         ),
-        depends_on=[worker.deploy],
+        # Live only after the secrets: a Worker without its gateway token must not be public.
+        depends_on=[worker.deploy, worker.secrets],
     )
 
     export("workerUrl", hostname.url)

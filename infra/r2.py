@@ -34,8 +34,13 @@ class BackupBucketArgs:
 
 
 def bucket_token_resources(account_id: str, bucket_name: str) -> str:
-    """The token policy's resource map: exactly one bucket, default jurisdiction."""
-    return json.dumps({f"com.cloudflare.edge.r2.bucket.{account_id}_default_{bucket_name}": "*"})
+    """The token policy's resource map: exactly one bucket, default jurisdiction. Compact, as
+    Terraform's jsonencode writes it (and the API returns it), so the stored value does not
+    show a whitespace-only diff on every preview."""
+    return json.dumps(
+        {f"com.cloudflare.edge.r2.bucket.{account_id}_default_{bucket_name}": "*"},
+        separators=(",", ":"),
+    )
 
 
 def s3_secret_from_token(token_value: str) -> str:

@@ -1,7 +1,15 @@
 """AWS SSM SecureString parameters: the source of truth for every secret the Worker needs.
 A value comes from Pulumi secret config when set; otherwise the parameter is declared with a
 placeholder whose changes are ignored (the value is managed outside Pulumi) and the real value
-is read back decrypted. A required secret with neither fails with the commands that fix it."""
+is read back decrypted. A required secret with neither fails with the commands that fix it.
+
+Lifecycle facts this follows (docs/lifecycle.md):
+- The prefix is read once with GetParametersByPath, which returns what exists and cannot fail on
+  an absent name (GetParameter answers `reading SSM Parameter (<name>): couldn't find resource`).
+- A parameter that already exists is imported instead of created (creating it would fail with
+  `ParameterAlreadyExists`); once in state the engine ignores the import id.
+- Parameters are retained on delete: `pulumi destroy` or dropping an optional secret leaves
+  the value in SSM (deleting is a deliberate `aws ssm delete-parameters`)."""
 
 from __future__ import annotations
 
@@ -20,6 +28,10 @@ SecretReader = Callable[[str], pulumi.Output[str] | None]
 """Returns the Pulumi secret config value of a key, or None when unset."""
 ParameterReader = Callable[[str], str | None]
 """Returns the decrypted value of an SSM parameter, or None when it does not exist."""
+
+
+class SsmReadError(RuntimeError):
+    """Reading the parameters under the prefix failed (credentials, permissions, region)."""
 
 
 class MissingSecretError(ValueError):
@@ -78,7 +90,7 @@ class SecretStoreArgs:
     required: set[str]
     """Names that must have a real value."""
     adopt: bool = False
-    """Import existing parameters of the same names (`adoptSsmParameters`)."""
+    """`adoptSsmParameters`; no longer needed: every parameter that exists is imported."""
 
 
 class SecretStore(pulumi.ComponentResource):
@@ -104,13 +116,13 @@ class SecretStore(pulumi.ComponentResource):
         for spec in args.secrets:
             path = f"{args.prefix}{spec.name}"
             self.parameter_names[spec.name] = path
+            current = read_parameter(path)
             from_config = read_config(spec.name)
             if from_config is not None:
                 value: pulumi.Output[str] | None = pulumi.Output.secret(from_config)
                 stored: pulumi.Input[str] = value  # type: ignore[assignment]
                 ignore: list[str] = []
             else:
-                current = read_parameter(path)
                 real = current is not None and current not in ("", PLACEHOLDER)
                 value = pulumi.Output.secret(current) if real and current is not None else None
                 stored = PLACEHOLDER
@@ -127,7 +139,12 @@ class SecretStore(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     ignore_changes=ignore,
-                    import_=path if args.adopt else None,
+                    # Existing parameter: adopt it (creating it would fail ParameterAlreadyExists).
+                    # The engine imports only when the id differs from the one in state
+                    # (step_generator.go, isImport), so this is a no-op on later runs.
+                    import_=path if current is not None else None,
+                    # The value outlives the stack: SSM is the source of truth.
+                    retain_on_delete=True,
                     additional_secret_outputs=["value"],
                 ),
             )
@@ -143,15 +160,31 @@ def pulumi_secret_reader(config: pulumi.Config) -> SecretReader:
 
 
 def ssm_parameter_reader(region: str | None = None) -> ParameterReader:
-    """Reads a parameter decrypted through the AWS provider; None when it does not exist."""
+    """Reads parameters decrypted through the AWS provider: one GetParametersByPath per
+    directory (the first time a name in it is asked for), so an absent name is simply absent —
+    never the `couldn't find resource` error a GetParameter of it raises."""
+    directories: dict[str, dict[str, str]] = {}
 
     def read(path: str) -> str | None:
-        try:
-            result = aws.ssm.get_parameter(name=path, with_decryption=True, region=region)
-        except Exception as error:  # the provider raises a generic error for ParameterNotFound
-            if "ParameterNotFound" in str(error) or "not found" in str(error).lower():
-                return None
-            raise
-        return result.value
+        directory = path.rsplit("/", 1)[0] + "/"
+        if directory not in directories:
+            directories[directory] = read_directory(directory, region)
+        return directories[directory].get(path)
 
     return read
+
+
+def read_directory(directory: str, region: str | None = None) -> dict[str, str]:
+    """name -> decrypted value of every parameter directly under `directory`."""
+    try:
+        result = aws.ssm.get_parameters_by_path(
+            path=directory, with_decryption=True, recursive=False, region=region
+        )
+    except Exception as error:  # the provider raises a plain Exception with AWS's message
+        raise SsmReadError(
+            f"reading the SSM parameters under {directory} failed: {error}\n"
+            f"  The AWS credentials need ssm:GetParametersByPath on the path "
+            f"(arn:aws:ssm:<region>:<account>:parameter{directory.rstrip('/')}) and kms:Decrypt; "
+            "see README, Deploying for real."
+        ) from error
+    return dict(zip(result.names, result.values, strict=True))

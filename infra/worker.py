@@ -1,14 +1,23 @@
 """The Worker, its Sandbox Durable Object and container image, shipped with wrangler because no
 Pulumi provider has Containers: renders wrangler.jsonc from config, runs `wrangler deploy` when
-the content of worker/, container/ or the rendered config changes, and one
-`wrangler secret put NAME` per secret (value on stdin) after it."""
+what ships (Worker sources, build context, rendered config) changes, then sets every Worker
+secret in one `wrangler secret bulk` (values as JSON on stdin).
+
+Lifecycle, as the engine runs it (pulumi-command 1.2.1, see docs/lifecycle.md):
+- The deploy Command's `triggers` are only the Worker's identity (account id, name): a rename
+  replaces it (create-before-delete: the new Worker is deployed, the old one's `delete` removes
+  the old name only). A content change is in the `environment` and runs `update` in place, so
+  `wrangler delete` never runs as part of an update.
+- Every command carries what it needs in its own inputs (`--name`, account id), so a delete
+  works from recorded state alone (`pulumi destroy` on a fresh clone, after a rename)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,31 +26,13 @@ import pulumi
 import pulumi_command as command
 
 from infra.config import REPO_ROOT, StackConfig
+from infra.content import container_digest, worker_digest
 
 CONTAINER_CLASS = "Sandbox"
 DO_BINDING = "SANDBOX"
 BROWSER_BINDING = "BROWSER"
 STEP = "scripts/with-toolchain python -m infra.wrangler_step"
-# Paths whose changes do not change what is deployed.
-IGNORED_PARTS = frozenset(
-    {"node_modules", ".wrangler", "dist", "coverage", "test", "tests", "__pycache__", ".dev.vars"}
-)
-
-
-def content_hash(root: Path, ignored: Iterable[str] = IGNORED_PARTS) -> str:
-    """SHA-256 over the relative paths and bytes of every file under root (sorted), skipping
-    build output, dependencies and tests, so the deploy re-runs exactly when sources change."""
-    skip = set(ignored)
-    digest = hashlib.sha256()
-    if not root.is_dir():
-        return digest.hexdigest()
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if path.is_dir() or skip.intersection(relative.parts):
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
+DEPLOY_HASH_VAR = "OPENCLAW_EDGE_DEPLOY_HASH"
 
 
 def render_wrangler_config(
@@ -51,12 +42,14 @@ def render_wrangler_config(
     vars_: Mapping[str, str],
     r2_binding: Mapping[str, str],
     image: str | None = None,
+    source_root: Path = REPO_ROOT,
 ) -> dict[str, Any]:
     """The deploy-time wrangler config. Paths are relative to `config_dir`, where the file is
-    written; `image` swaps the Dockerfile for a registry reference (dry runs without Docker)."""
-    worker_main = Path(os.path.relpath(REPO_ROOT / "worker" / "src" / "index.ts", config_dir))
-    dockerfile = Path(os.path.relpath(REPO_ROOT / "container" / "Dockerfile", config_dir))
-    build_context = Path(os.path.relpath(REPO_ROOT / "container", config_dir))
+    written; `image` swaps the Dockerfile for a registry reference (dry runs without Docker);
+    `source_root` holds worker/ and container/ (the checkout, or a copy in tests)."""
+    worker_main = Path(os.path.relpath(source_root / "worker" / "src" / "index.ts", config_dir))
+    dockerfile = Path(os.path.relpath(source_root / "container" / "Dockerfile", config_dir))
+    build_context = Path(os.path.relpath(source_root / "container", config_dir))
     container: dict[str, Any] = {
         "class_name": CONTAINER_CLASS,
         "image": image or dockerfile.as_posix(),
@@ -117,6 +110,24 @@ def config_text(rendered: Mapping[str, Any]) -> str:
     return header + json.dumps(rendered, indent=2) + "\n"
 
 
+def deploy_hash(source_root: Path, rendered: str) -> str:
+    """One digest of everything a deploy ships: Worker bundle inputs, container build context
+    and the rendered config. It lives in the deploy Command's `environment`, so a change is an
+    in-place update (pulumi-command: only `triggers` replace)."""
+    parts = (
+        worker_digest(source_root / "worker"),
+        container_digest(source_root / "container"),
+        hashlib.sha256(rendered.encode()).hexdigest(),
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def secrets_json(values: Mapping[str, str]) -> str:
+    """The stdin of the secrets step: every Worker secret as one JSON object, sorted, so the same
+    values give the same input (no spurious update) and one changed value changes only it."""
+    return json.dumps(dict(sorted(values.items())), separators=(",", ":"))
+
+
 @dataclass
 class WorkerDeployArgs:
     config: StackConfig
@@ -131,13 +142,15 @@ class WorkerDeployArgs:
     """Cloudflare API token for wrangler (`cloudflare:apiToken`); None: inherit the env var."""
     build_dir: Path = field(default_factory=lambda: REPO_ROOT / "build")
     """Where the rendered config is written (`build/<stack>/wrangler.jsonc`)."""
+    source_root: Path = REPO_ROOT
+    """Directory holding worker/ and container/ (default: this checkout)."""
 
 
 class WorkerDeploy(pulumi.ComponentResource):
-    """`wrangler deploy` + one `wrangler secret put` per secret, as pulumi-command resources."""
+    """`wrangler deploy` and one `wrangler secret bulk`, as two pulumi-command resources."""
 
     deploy: command.local.Command
-    secret_commands: dict[str, command.local.Command]
+    secrets: command.local.Command
     config_path: Path
     rendered: pulumi.Output[str]
 
@@ -159,51 +172,75 @@ class WorkerDeploy(pulumi.ComponentResource):
         def render(parts: list[Any]) -> str:
             text = config_text(
                 render_wrangler_config(
-                    cfg, config_dir=self.config_path.parent, vars_=parts[0], r2_binding=parts[1]
+                    cfg,
+                    config_dir=self.config_path.parent,
+                    vars_=parts[0],
+                    r2_binding=parts[1],
+                    source_root=args.source_root,
                 )
             )
             write_if_changed(self.config_path, text)
             return text
 
         self.rendered = pulumi.Output.all(args.vars_, args.r2_binding).apply(render)
-        # Relative to the project, so state does not depend on where the checkout lives.
-        environment: dict[str, pulumi.Input[str]] = {
-            "WRANGLER_CONFIG": _project_relative(self.config_path),
-            "CLOUDFLARE_ACCOUNT_ID": cfg.account_id,
-        }
+        # Credentials reach wrangler through the environment only. The account id is in every
+        # command's own inputs, so its delete needs nothing but recorded state.
+        credentials: dict[str, pulumi.Input[str]] = {"CLOUDFLARE_ACCOUNT_ID": cfg.account_id}
         if args.api_token is not None:
-            environment["CLOUDFLARE_API_TOKEN"] = pulumi.Output.secret(args.api_token)
+            credentials["CLOUDFLARE_API_TOKEN"] = pulumi.Output.secret(args.api_token)
+        name_arg = f"--name {shlex.quote(cfg.worker_name)}"
 
-        triggers = [
-            content_hash(REPO_ROOT / "worker"),
-            content_hash(REPO_ROOT / "container"),
-            self.rendered.apply(lambda text: hashlib.sha256(text.encode()).hexdigest()),
-        ]
+        deploy_step = f"{STEP} deploy {name_arg}"
         self.deploy = command.local.Command(
             f"{name}-deploy",
-            create=f"{STEP} deploy",
-            delete=f"{STEP} delete",
-            environment=environment,
-            triggers=triggers,
+            create=deploy_step,
+            # Without `update`, pulumi-command would run `create` too (commandController.go
+            # Update); naming it keeps the intent visible in the plan.
+            update=deploy_step,
+            delete=f"{STEP} delete {name_arg}",
+            environment={
+                **credentials,
+                # Relative to the project, so state does not depend on where the checkout lives.
+                "WRANGLER_CONFIG": _project_relative(self.config_path),
+                DEPLOY_HASH_VAR: self.rendered.apply(
+                    lambda text: deploy_hash(args.source_root, text)
+                ),
+            },
+            # The only inputs that replace: a new name or account is a new Worker. Replacement
+            # is create-before-delete, and the old delete targets the old name (--name above).
+            triggers=[cfg.account_id, cfg.worker_name],
             logging=command.local.Logging.STDOUT_AND_STDERR,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.secret_commands = {}
-        for secret_name, value in sorted(args.secrets.items()):
-            self.secret_commands[secret_name] = command.local.Command(
-                f"{name}-secret-{secret_name.lower().replace('_', '-')}",
-                create=f"{STEP} secret-put {secret_name}",
-                delete=f"{STEP} secret-delete {secret_name}",
-                environment=environment,
-                stdin=pulumi.Output.secret(value),  # type: ignore[arg-type]
-                # Output is masked by wrangler_step; stderr only keeps the logs short.
-                logging=command.local.Logging.STDERR,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deploy]),
-            )
+        secrets_step = f"{STEP} secrets {name_arg}"
+        self.secrets = command.local.Command(
+            f"{name}-secrets",
+            create=secrets_step,
+            update=secrets_step,
+            delete=f"{STEP} secrets-delete {name_arg}",
+            environment=credentials,
+            stdin=pulumi.Output.secret(_secrets_stdin(args.secrets)),  # type: ignore[arg-type]
+            # The step prints only its manifest (names and keyed digests, no value) on stdout,
+            # which pulumi-command keeps for the next run; stderr is masked progress.
+            logging=command.local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.deploy],
+                additional_secret_outputs=["stdout", "stderr"],
+                # If this Command is ever replaced (`pulumi up --replace`), the old one's delete
+                # removes every secret it set: run it BEFORE the new create, not after it.
+                delete_before_replace=True,
+            ),
+        )
         self.register_outputs(
             {"configPath": _project_relative(self.config_path), "secretNames": sorted(args.secrets)}
             | {"hostname": cfg.hostname}  # the stack policy sees a component's outputs only
         )
+
+
+def _secrets_stdin(secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    values: pulumi.Output[dict[str, str]] = pulumi.Output.all(**secrets)
+    return values.apply(secrets_json)
 
 
 def _project_relative(path: Path) -> str:

@@ -87,6 +87,11 @@ def test_defaults_fill_everything_else() -> None:
         ({"expectedActiveHoursPerDay": "25"}, "openclaw-edge:expectedActiveHoursPerDay", "24"),
         ({"adoptAccessApplicationId": "app"}, "openclaw-edge:adoptAccessApplicationId", "UUID"),
         ({"compatibilityDate": "soon"}, "openclaw-edge:compatibilityDate", "a date"),
+        # Defect 11: Access takes Go durations (session_duration "300ms", "2h45m").
+        ({"accessSessionDuration": "never"}, "openclaw-edge:accessSessionDuration", "Go duration"),
+        ({"accessSessionDuration": "1d"}, "openclaw-edge:accessSessionDuration", "Go duration"),
+        ({"accessSessionDuration": "0s"}, "openclaw-edge:accessSessionDuration", "positive"),
+        ({"accessSessionDuration": "24"}, "openclaw-edge:accessSessionDuration", "Go duration"),
     ],
 )
 def test_bad_value_names_key_and_fix(overrides: dict[str, object], key: str, fragment: str) -> None:
@@ -101,6 +106,11 @@ def test_missing_required_keys_are_all_reported_with_the_command() -> None:
     for key in ("accountId", "zoneId", "zoneName", "accessTeamDomain", "accessGithubIdpId"):
         assert f"openclaw-edge:{key} is required" in text
         assert f"pulumi config set {key}" in text
+
+
+@pytest.mark.parametrize("duration", ["24h", "1h30m", "30m", "90s", "2h45m", "720h", "1.5h"])
+def test_go_durations_are_valid_session_lengths(duration: str) -> None:
+    assert load(accessSessionDuration=duration).access.session_duration == duration
 
 
 def test_prefix_gets_trailing_slash_and_lists_accept_commas() -> None:

@@ -71,17 +71,31 @@ def test_plan_lists_every_piece_and_no_secret(tmp_path: Path) -> None:
         "GITHUB_TOKEN",
     ):
         assert f"aws:ssm/parameter:Parameter  secrets-{secret.lower().replace('_', '-')}" in text
-        assert f"secret-put {secret} < [secret on stdin]" in text
-    for secret in ("R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"):
-        assert f"secret-put {secret} < [secret on stdin]" in text
+    stdin_line = next(line for line in text.splitlines() if "[secret JSON on stdin:" in line)
+    assert "infra.wrangler_step secrets --name openclaw-edge-test" in stdin_line
+    names = stdin_line.split("[secret JSON on stdin: ", 1)[1].rstrip("]").split(", ")
+    assert names == sorted(
+        [
+            "ANTHROPIC_API_KEY",
+            "BACKUP_PASSWORD",
+            "DISCORD_BOT_TOKEN",
+            "GITHUB_TOKEN",
+            "MOLTBOT_GATEWAY_TOKEN",
+            "R2_ACCESS_KEY_ID",
+            "R2_SECRET_ACCESS_KEY",
+        ]
+    )
     # The stand-in values the plan used must never be printed.
     assert "config-secret-" not in text
     assert "offline-plan-stand-in" not in text
     assert "offline-plan-token-value" not in text
     assert "SENTINEL" not in text
     # Steps: the deploy comes first, then the secrets.
-    steps = [line for line in text.splitlines() if "infra.wrangler_step" in line and ". " in line]
-    assert "deploy" in steps[0]
+    steps = [line for line in text.splitlines() if line.startswith(("  1. ", "  2. "))]
+    assert [step.split(":")[0].strip() for step in steps] == [
+        "1. worker-deploy",
+        "2. worker-secrets",
+    ]
     rendered = tmp_path / "build" / "test" / "wrangler.jsonc"
     assert rendered.is_file()
     assert f"Rendered wrangler config: {rendered}" in text
@@ -178,6 +192,45 @@ def test_plan_has_no_warnings_when_the_cron_is_slower_than_sleep_after(tmp_path:
     result = plan(tmp_path, namespaced({**BASE, "sleepAfter": "10m", "cron": "0 * * * *"}))
     assert result.returncode == 0, result.stderr
     assert "Warnings:" not in result.stdout
+
+
+def test_plan_describes_the_real_lifecycle(tmp_path: Path) -> None:
+    result = plan(tmp_path, namespaced(BASE))
+    assert result.returncode == 0, result.stderr
+    lifecycle = result.stdout.split("Lifecycle (", 1)[1]
+    for moment in ("first up:", "code change:", "secret change:", "workerName:", "destroy:"):
+        assert moment in lifecycle
+    assert "retained (left in place): secrets-anthropic-api-key" in lifecycle
+    assert "pulumi destroy --exclude-protected`): backups-bucket" in lifecycle
+    assert "delete: scripts/with-toolchain python -m infra.wrangler_step delete --name" in (
+        result.stdout
+    )
+    assert "100117" in lifecycle
+
+
+def test_plan_says_which_adopted_resources_pulumi_would_change(tmp_path: Path) -> None:
+    """Defect 9: an import with differing inputs is followed by an update, not a safe failure."""
+    config = namespaced(
+        {
+            **BASE,
+            "bucketName": "moltbot-data",
+            "adoptBucket": "true",
+            "adoptAccessApplicationId": "0a1b2c3d-0000-4000-8000-000000000001",
+        }
+    )
+    config["openclaw-edge:BACKUP_PASSWORD"] = {"secure": "v1:SENTINELciphertext"}
+    result = plan(tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    adopted = result.stdout.split("Adopted (imported) resources", 1)[1].split("\n\n", 1)[0]
+    assert "UPDATES any input below that" in adopted
+    assert "pulumi preview --diff" in adopted
+    assert f"~ backups-bucket (import {BASE['accountId']}/moltbot-data/default)" in adopted
+    assert "~ access-app (import accounts/" in adopted
+    assert "sessionDuration" in adopted
+    backup = adopted.split("~ secrets-backup-password", 1)[1].split("~", 1)[0]
+    assert "OVERWRITTEN from config" in backup
+    gateway = adopted.split("~ secrets-moltbot-gateway-token", 1)[1].split("~", 1)[0]
+    assert "kept as it is in SSM" in gateway
 
 
 def run_cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

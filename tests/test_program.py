@@ -75,7 +75,7 @@ def test_secret_reaches_exactly_one_command_stdin(tmp_path: Path) -> None:
         if record.type == "command:local:Command"
         and json.dumps(record.inputs.get("stdin", "")).find(SECRETS["BACKUP_PASSWORD"]) >= 0
     ]
-    assert holders == ["worker-secret-backup-password"]
+    assert holders == ["worker-secrets"]
 
 
 def test_stack_outputs_describe_the_deploy(tmp_path: Path) -> None:

@@ -51,11 +51,19 @@ def test_credentials_are_derived_and_secret(tmp_path: Path) -> None:
     assert result.outputs["r2AccessKeyId"] == token_id
     assert result.outputs["r2SecretAccessKey"] == hashlib.sha256(TOKEN_VALUE.encode()).hexdigest()
     assert {"r2AccessKeyId", "r2SecretAccessKey"} <= result.secret_outputs
-    for name in ("R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"):
-        command = one(
-            result, "command:local:Command", f"worker-secret-{name.lower().replace('_', '-')}"
-        )
-        assert is_secret(command.inputs["stdin"])
+    command = one(result, "command:local:Command", "worker-secrets")
+    assert is_secret(command.inputs["stdin"])
+    values = json.loads(command.inputs["stdin"]["value"])
+    assert values["R2_ACCESS_KEY_ID"] == token_id
+    assert values["R2_SECRET_ACCESS_KEY"] == result.outputs["r2SecretAccessKey"]
+
+
+def test_token_resources_are_compact_json_as_terraform_writes_them() -> None:
+    """Defect 10: Terraform's jsonencode (and the API) store the map without spaces; a spaced
+    string would show as a diff of the stored value on every preview."""
+    assert bucket_token_resources("a" * 32, "moltbot-data") == (
+        '{"com.cloudflare.edge.r2.bucket.' + "a" * 32 + '_default_moltbot-data":"*"}'
+    )
 
 
 def test_helpers() -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
-from infra.ssm import PLACEHOLDER, MissingSecretError, ssm_parameter_reader
-from tests.pulumi_harness import SECRETS, is_secret, of_type, one, run
+from infra.offline_plan import RecordingMocks, execute
+from infra.ssm import PLACEHOLDER, MissingSecretError, SsmReadError, ssm_parameter_reader
+from tests.pulumi_harness import BASE, SECRETS, is_secret, of_type, one, run
 
 PARAMETER = "aws:ssm/parameter:Parameter"
+COMMAND = "command:local:Command"
 
 
 def names(result) -> set[str]:  # type: ignore[no-untyped-def]
@@ -57,9 +60,9 @@ def test_unmanaged_value_is_placeholder_with_changes_ignored_and_read_back(tmp_p
     parameter = one(result, PARAMETER, "secrets-anthropic-api-key")
     assert parameter.inputs["value"]["value"] == PLACEHOLDER
     assert "value" in parameter.options["ignoreChanges"]
-    command = one(result, "command:local:Command", "worker-secret-anthropic-api-key")
+    command = one(result, "command:local:Command", "worker-secrets")
     assert is_secret(command.inputs["stdin"])
-    assert command.inputs["stdin"]["value"] == real
+    assert json.loads(command.inputs["stdin"]["value"])["ANTHROPIC_API_KEY"] == real
 
 
 def test_required_secret_missing_everywhere_names_both_fixes(tmp_path: Path) -> None:
@@ -86,10 +89,31 @@ def test_authenticated_gateway_requires_its_key(tmp_path: Path) -> None:
     assert caught.value.names == ["AI_GATEWAY_API_KEY"]
 
 
-def test_adoption_imports_parameters_by_name(tmp_path: Path) -> None:
-    result = run(tmp_path, {"adoptSsmParameters": "true"})
-    parameter = one(result, PARAMETER, "secrets-backup-password")
-    assert parameter.options["import"] == "/lolice/openclaw/BACKUP_PASSWORD"
+def test_an_existing_parameter_is_imported_without_any_adopt_key(tmp_path: Path) -> None:
+    """Defect 3: creating a parameter that exists fails with ParameterAlreadyExists
+    (terraform-provider-aws ssm/parameter.go create: PutParameter without Overwrite)."""
+    existing = {"/lolice/openclaw/BACKUP_PASSWORD": "SENTINEL-backup-in-ssm-77"}
+    result = run(tmp_path, parameters=existing)
+    assert one(result, PARAMETER, "secrets-backup-password").options["import"] == (
+        "/lolice/openclaw/BACKUP_PASSWORD"
+    )
+    assert "import" not in one(result, PARAMETER, "secrets-moltbot-gateway-token").options
+
+
+def test_adoption_is_not_all_or_nothing(tmp_path: Path) -> None:
+    """Importing a name that does not exist fails the whole `pulumi up` ("resource '<id>' does
+    not exist", pkg/resource/deploy/step.go ImportStep.Apply): only existing ones are imported."""
+    existing = {"/lolice/openclaw/ANTHROPIC_API_KEY": "SENTINEL-anthropic-in-ssm"}
+    result = run(tmp_path, {"adoptSsmParameters": "true"}, parameters=existing)
+    imported = {r.name for r in of_type(result, PARAMETER) if "import" in r.options}
+    assert imported == {"secrets-anthropic-api-key"}
+
+
+def test_parameters_survive_destroy(tmp_path: Path) -> None:
+    """Defect 6: SSM is the source of truth; `pulumi destroy` must not delete the values."""
+    result = run(tmp_path, {"optionalSecrets": ["GITHUB_TOKEN"]}, parameters={})
+    for parameter in of_type(result, PARAMETER):
+        assert parameter.options.get("retainOnDelete") is True, parameter.name
 
 
 def test_custom_prefix(tmp_path: Path) -> None:
@@ -97,28 +121,103 @@ def test_custom_prefix(tmp_path: Path) -> None:
     assert "/home/bot/BACKUP_PASSWORD" in names(result)
 
 
+GET_PARAMETER = "aws:ssm/getParameter:getParameter"
+BY_PATH = "aws:ssm/getParametersByPath:getParametersByPath"
+
+
 class _SsmMocks(pulumi.runtime.Mocks):
-    """Answers aws:ssm/getParameter like the provider: the value, or ParameterNotFound."""
+    """Answers the two SSM reads like the provider does.
+
+    getParameter of an absent name fails with the data source's real text: "reading SSM
+    Parameter (%s): %s" around retry.NotFoundError, whose Error() is "couldn't find resource"
+    (terraform-provider-aws internal/service/ssm/parameter_data_source.go, findParameterByName;
+    terraform-plugin-sdk helper/retry/error.go). getParametersByPath pages through what exists
+    under the path and never fails for an absent name (parameters_by_path_data_source.go)."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
-        self.asked: list[dict[str, object]] = []
+        self.asked: list[tuple[str, dict[str, object]]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
-        self.asked.append(dict(args.args))
-        name = str(args.args["name"])
-        if name not in self.values:
-            raise Exception(f"reading SSM Parameter ({name}): ParameterNotFound")
-        return {"name": name, "value": self.values[name], "type": "SecureString", "id": name}
+        self.asked.append((args.token, dict(args.args)))
+        if args.token == GET_PARAMETER:
+            name = str(args.args["name"])
+            if name not in self.values:
+                raise Exception(f"reading SSM Parameter ({name}): couldn't find resource")
+            return {"name": name, "value": self.values[name], "type": "SecureString", "id": name}
+        if args.token == BY_PATH:
+            path = str(args.args["path"])
+            names = sorted(n for n in self.values if n.rsplit("/", 1)[0] + "/" == path)
+            return {
+                "path": path,
+                "names": names,
+                "values": [self.values[n] for n in names],
+                "types": ["SecureString"] * len(names),
+                "arns": [f"arn:aws:ssm:ap-northeast-1:123456789012:parameter{n}" for n in names],
+                "id": path,
+            }
+        raise AssertionError(f"unexpected invoke {args.token}")
 
 
-def test_parameter_reader_decrypts_and_maps_not_found_to_none() -> None:
-    mocks = _SsmMocks({"/lolice/openclaw/GITHUB_TOKEN": "SENTINEL-gh"})
+def test_parameter_reader_never_fails_on_an_absent_name() -> None:
+    """Defect 2: an absent parameter must read as None, not crash preview and up."""
+    mocks = _SsmMocks(
+        {"/lolice/openclaw/GITHUB_TOKEN": "SENTINEL-gh", "/lolice/other/X": "not-ours"}
+    )
     pulumi.runtime.set_mocks(mocks, project="openclaw-edge", stack="dev", preview=False)
     read = ssm_parameter_reader()
     assert read("/lolice/openclaw/GITHUB_TOKEN") == "SENTINEL-gh"
     assert read("/lolice/openclaw/MISSING") is None
-    assert all(call["withDecryption"] is True for call in mocks.asked)
+    assert read("/lolice/openclaw/X") is None
+    # One read of the directory, decrypted, whatever the number of names asked for.
+    assert [token for token, _ in mocks.asked] == [BY_PATH]
+    assert mocks.asked[0][1]["withDecryption"] is True
+    assert mocks.asked[0][1]["path"] == "/lolice/openclaw/"
+
+
+class _ProgramMocks(RecordingMocks):
+    """The offline plan's mocks, with the SSM reads answered as the provider answers them."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__()
+        self.ssm = _SsmMocks(values)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[Any, Any]:  # type: ignore[override]
+        if args.token in (GET_PARAMETER, BY_PATH):
+            return self.ssm.call(args)
+        return super().call(args)
+
+
+def test_the_program_survives_absent_parameters_with_the_real_reader(tmp_path: Path) -> None:
+    """The program wired as __main__.py wires it, against the provider's real errors: an
+    optional secret listed but not (yet) in SSM must not stop the deploy."""
+    mocks = _ProgramMocks({"/lolice/openclaw/ANTHROPIC_API_KEY": "SENTINEL-anthropic-ssm"})
+    secrets = {k: v for k, v in SECRETS.items() if k != "ANTHROPIC_API_KEY"}
+    result = execute(
+        "dev",
+        {**BASE, "optionalSecrets": ["GITHUB_TOKEN"]},
+        lambda key: pulumi.Output.secret(secrets[key]) if key in secrets else None,
+        ssm_parameter_reader(),
+        tmp_path,
+        mocks,
+    )
+    stdins = [json.dumps(r.inputs.get("stdin", "")) for r in of_type(result, COMMAND)]
+    assert any("SENTINEL-anthropic-ssm" in stdin for stdin in stdins)
+    assert "GITHUB_TOKEN" not in result.outputs["workerSecretNames"]
+
+
+def test_a_failing_prefix_read_names_the_permission() -> None:
+    class Denied(_SsmMocks):
+        def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+            raise Exception(
+                "getting SSM parameters by path (/lolice/openclaw/): AccessDeniedException"
+            )
+
+    pulumi.runtime.set_mocks(Denied({}), project="openclaw-edge", stack="dev", preview=False)
+    with pytest.raises(SsmReadError) as caught:
+        ssm_parameter_reader()("/lolice/openclaw/X")
+    assert "ssm:GetParametersByPath" in str(caught.value)
+    assert "AccessDeniedException" in str(caught.value)

@@ -1,14 +1,20 @@
-"""Worker deploy: rendered wrangler config, the deploy command and one command per secret."""
+"""Worker deploy: rendered wrangler config, the deploy command and the one secrets command.
+The lifecycle facts (what replaces, what updates) are tested end to end in tests/lifecycle/."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from infra.worker import config_text, content_hash, write_if_changed
-from tests.pulumi_harness import ACCOUNT, SECRETS, is_secret, of_type, one, run
+from infra.worker import DEPLOY_HASH_VAR, config_text, write_if_changed
+from tests.pulumi_harness import ACCOUNT, SECRETS, TOKEN_VALUE, is_secret, of_type, one, run
 
 COMMAND = "command:local:Command"
+
+
+def plain(value: Any) -> Any:
+    return value["value"] if is_secret(value) else value
 
 
 def rendered(result) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -62,58 +68,87 @@ def test_no_secret_name_is_a_var(tmp_path: Path) -> None:
         assert value not in text
 
 
-def test_deploy_command_has_credentials_in_env_only_and_a_delete(tmp_path: Path) -> None:
+def test_deploy_command_has_credentials_in_env_only_and_a_named_delete(tmp_path: Path) -> None:
     result = run(tmp_path)
     deploy = one(result, COMMAND, "worker-deploy")
-    assert deploy.inputs["create"].endswith("infra.wrangler_step deploy")
-    assert deploy.inputs["delete"].endswith("infra.wrangler_step delete")
-    env = deploy.inputs["environment"]
-    env = env["value"] if is_secret(env) else env
+    assert deploy.inputs["create"].endswith("infra.wrangler_step deploy --name openclaw-edge-dev")
+    assert deploy.inputs["update"] == deploy.inputs["create"]
+    # Defect 5: the delete names its Worker; it must work from state alone (no build/ file).
+    assert deploy.inputs["delete"].endswith("infra.wrangler_step delete --name openclaw-edge-dev")
+    env = plain(deploy.inputs["environment"])
     assert env["CLOUDFLARE_ACCOUNT_ID"] == ACCOUNT
-    assert env["WRANGLER_CONFIG"] == "build/dev/wrangler.jsonc" or env["WRANGLER_CONFIG"].endswith(
-        "build/dev/wrangler.jsonc"
-    )
+    assert env["WRANGLER_CONFIG"].endswith("build/dev/wrangler.jsonc")
     assert ACCOUNT not in deploy.inputs["create"]
-    assert len(deploy.inputs["triggers"]) == 3
 
 
-def test_one_secret_command_per_secret_after_the_deploy(tmp_path: Path) -> None:
+def test_only_the_workers_identity_replaces_the_deploy(tmp_path: Path) -> None:
+    """Defect 1: pulumi-command replaces on `triggers` only (the Python SDK sets
+    replace_on_changes=["triggers[*]"], pulumi_command/local/command.py), and a replacement runs
+    the old `delete`. So the triggers hold the identity and the content hash goes elsewhere."""
+    deploy = one(run(tmp_path), COMMAND, "worker-deploy")
+    assert deploy.inputs["triggers"] == [ACCOUNT, "openclaw-edge-dev"]
+    assert deploy.options["replaceOnChanges"] == ["triggers[*]"]
+    assert len(plain(deploy.inputs["environment"])[DEPLOY_HASH_VAR]) == 64
+
+
+def test_one_secrets_command_after_the_deploy_with_json_on_stdin(tmp_path: Path) -> None:
+    """Defect 4: no fan-out of single-secret calls; one command, all values as JSON on stdin."""
     result = run(tmp_path)
     commands = {r.name: r for r in of_type(result, COMMAND)}
-    names = result.outputs["workerSecretNames"]
-    assert set(names) == {*SECRETS, "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"}
-    for name in names:
-        command = commands[f"worker-secret-{name.lower().replace('_', '-')}"]
-        assert command.inputs["create"].endswith(f"secret-put {name}")
-        assert command.inputs["delete"].endswith(f"secret-delete {name}")
-        assert is_secret(command.inputs["stdin"])
-        assert "worker-deploy" in command.options["dependsOn"]
-        assert command.inputs["logging"] == "stderr"
+    assert set(commands) == {"worker-deploy", "worker-secrets"}
+    secrets = commands["worker-secrets"]
+    assert secrets.inputs["create"].endswith("infra.wrangler_step secrets --name openclaw-edge-dev")
+    assert secrets.inputs["update"] == secrets.inputs["create"]
+    assert secrets.inputs["delete"].endswith("secrets-delete --name openclaw-edge-dev")
+    assert is_secret(secrets.inputs["stdin"])
+    values = json.loads(secrets.inputs["stdin"]["value"])
+    assert set(values) == set(result.outputs["workerSecretNames"])
+    assert {k: values[k] for k in SECRETS} == SECRETS
+    assert "worker-deploy" in secrets.options["dependsOn"]
+    assert secrets.inputs["logging"] == "stderr"
 
 
 def _inputs_by_name(result) -> dict[str, dict]:  # type: ignore[no-untyped-def,type-arg]
     return {r.name: r.inputs for r in of_type(result, COMMAND)}
 
 
-def test_changing_one_secret_changes_only_that_command(tmp_path: Path) -> None:
+def test_changing_one_secret_changes_only_the_secrets_command(tmp_path: Path) -> None:
     before = _inputs_by_name(run(tmp_path))
     changed = {**SECRETS, "BACKUP_PASSWORD": "SENTINEL-new-backup-password"}
     after = _inputs_by_name(run(tmp_path, secrets=changed))
     differing = {name for name in before if before[name] != after[name]}
-    assert differing == {"worker-secret-backup-password"}
+    assert differing == {"worker-secrets"}
+    old, new = (json.loads(x["worker-secrets"]["stdin"]["value"]) for x in (before, after))
+    assert {k for k in old if old[k] != new[k]} == {"BACKUP_PASSWORD"}
 
 
-def test_config_change_changes_deploy_trigger_only(tmp_path: Path) -> None:
+def test_config_change_changes_the_deploy_hash_only(tmp_path: Path) -> None:
     before = _inputs_by_name(run(tmp_path))
     after = _inputs_by_name(run(tmp_path, {"maxInstances": "3"}))
     differing = {name for name in before if before[name] != after[name]}
     assert differing == {"worker-deploy"}
-    assert before["worker-deploy"]["triggers"][:2] == after["worker-deploy"]["triggers"][:2]
-    assert before["worker-deploy"]["triggers"][2] != after["worker-deploy"]["triggers"][2]
+    old, new = before["worker-deploy"], after["worker-deploy"]
+    assert old["triggers"] == new["triggers"]
+    assert plain(old["environment"])[DEPLOY_HASH_VAR] != plain(new["environment"])[DEPLOY_HASH_VAR]
+
+
+def test_renaming_the_worker_changes_the_triggers_and_every_name(tmp_path: Path) -> None:
+    after = _inputs_by_name(run(tmp_path, {"workerName": "moltbot-sandbox"}))
+    assert after["worker-deploy"]["triggers"] == [ACCOUNT, "moltbot-sandbox"]
+    for command in after.values():
+        assert command["delete"].endswith("--name moltbot-sandbox")
 
 
 def test_same_config_gives_identical_commands(tmp_path: Path) -> None:
     assert _inputs_by_name(run(tmp_path)) == _inputs_by_name(run(tmp_path))
+
+
+def test_r2_credentials_reach_the_secrets_stdin(tmp_path: Path) -> None:
+    import hashlib
+
+    secrets = one(run(tmp_path), COMMAND, "worker-secrets")
+    values = json.loads(secrets.inputs["stdin"]["value"])
+    assert values["R2_SECRET_ACCESS_KEY"] == hashlib.sha256(TOKEN_VALUE.encode()).hexdigest()
 
 
 def test_api_token_goes_into_environment_as_secret(tmp_path: Path) -> None:
@@ -132,28 +167,13 @@ def test_api_token_goes_into_environment_as_secret(tmp_path: Path) -> None:
         RecordingMocks(token_value=TOKEN_VALUE),
         api_token=api_token,
     )
-    deploy = one(result, COMMAND, "worker-deploy")
-    env = deploy.inputs["environment"]
-    assert is_secret(env) or is_secret(env["CLOUDFLARE_API_TOKEN"])
     from infra.offline_plan import plain_strings
 
-    assert api_token not in "".join(plain_strings(deploy.inputs))
-
-
-def test_content_hash_tracks_sources_not_dependencies(tmp_path: Path) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "index.ts").write_text("export default {}")
-    (tmp_path / "node_modules").mkdir()
-    (tmp_path / "node_modules" / "x.js").write_text("1")
-    first = content_hash(tmp_path)
-    (tmp_path / "node_modules" / "x.js").write_text("2")
-    (tmp_path / "test").mkdir()
-    (tmp_path / "test" / "a.test.ts").write_text("it()")
-    assert content_hash(tmp_path) == first
-    (tmp_path / "src" / "index.ts").write_text("export default { fetch() {} }")
-    assert content_hash(tmp_path) != first
-    (tmp_path / "src" / "index.ts").rename(tmp_path / "src" / "main.ts")
-    assert content_hash(tmp_path) not in (first,)
+    for name in ("worker-deploy", "worker-secrets"):
+        command = one(result, COMMAND, name)
+        env = command.inputs["environment"]
+        assert is_secret(env) or is_secret(env["CLOUDFLARE_API_TOKEN"])
+        assert api_token not in "".join(plain_strings(command.inputs))
 
 
 def test_config_written_only_when_changed(tmp_path: Path) -> None:
