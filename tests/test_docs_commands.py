@@ -25,7 +25,7 @@ USER_DOCS = (
     "docs/project_docs/T-20260219-003/README.md",
     "worker/README.md",
 )
-# A tool with arguments: a bare word (`node` in a list of the image's tools) is a name, not a command.
+# A tool with arguments; a bare word (`node` in a list of tools) is a name, not a command.
 BARE_TOOL = re.compile(r"^(?:[A-Z_]+=\S+\s+)*(python3?|pytest|npx|npm|node)\s+\S")
 PHASE_README = ROOT / "docs" / "project_docs" / "T-20260219-003" / "README.md"
 SAMPLE = PHASE_README.parent / "sample-outputs.json"
