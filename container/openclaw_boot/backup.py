@@ -9,6 +9,10 @@ Design rules (docs/backup-comparison.md measures them against mirror-sync):
 - A snapshot is taken only when the file tree changed (size/mtime fingerprint).
 - SQLite databases are copied with SQLite's online backup API (consistent even while the
   gateway writes) and the live files plus their -wal/-shm are left out of the snapshot.
+- Every snapshot is tagged with what took it (`trigger=interval|manual|shutdown|one-shot`), so
+  a boot can say whether the stop before it ended with a final snapshot (the recovery point).
+- A snapshot may carry a deadline (the shutdown window): restic is interrupted with SIGINT in
+  time to remove its repository lock, and the snapshot is reported incomplete.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +45,7 @@ HOST_NAME = "openclaw-edge"
 TAG = "openclaw-edge"
 TAG_RESTORE_FAILED = "restore-failed"
 HOME_TAG_PREFIX = "home="
+TRIGGER_TAG_PREFIX = "trigger="
 SQLITE_SUFFIX = ".snapshot"
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Rows OpenClaw rewrites while idle (lease renewals, diagnostics): not a reason to snapshot.
@@ -74,10 +80,22 @@ EXCLUDED_DIRS = (
 # Basenames never worth a snapshot anywhere below the state paths.
 EXCLUDED_NAMES = ("node_modules", ".cache", "__pycache__")
 EXCLUDED_SUFFIXES = (".lock", ".log", ".pid", ".sock", "-wal", "-shm", "-journal", ".tmp")
+# restic needs well under a second after SIGINT to remove its lock from the repository.
+INTERRUPT_GRACE_SECONDS = 0.4
 
 
 class BackupError(RuntimeError):
     """restic failed; the message is safe to show (no secret in it)."""
+
+
+class DeadlineExceeded(BackupError):
+    """The operation could not finish before its deadline and was stopped cleanly."""
+
+
+def trigger_of(tags: Sequence[str]) -> str | None:
+    return next(
+        (t[len(TRIGGER_TAG_PREFIX) :] for t in tags if t.startswith(TRIGGER_TAG_PREFIX)), None
+    )
 
 
 @dataclass(frozen=True)
@@ -132,22 +150,34 @@ class Backup:
     def restic(
         self, *args: str, timeout: float = 900, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        """Run restic; at `timeout` it gets SIGINT (it then removes its repository lock)."""
         if not self.settings.backup.configured:
             raise BackupError("backup is not configured (R2_* and BACKUP_PASSWORD)")
         cmd = [self.settings.restic_bin, *args]
         try:
-            proc = subprocess.run(
+            child = subprocess.Popen(
                 cmd,
                 env=self.restic_env(),
-                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=timeout,
-                check=False,
             )
-        except subprocess.TimeoutExpired:
-            raise BackupError(f"restic {args[0]} timed out after {timeout:.0f}s") from None
         except OSError as exc:
             raise BackupError(f"restic could not run: {exc.strerror}") from None
+        try:
+            stdout, stderr = child.communicate(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.communicate(timeout=INTERRUPT_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
+            raise DeadlineExceeded(
+                f"restic {args[0]} stopped after {timeout:.1f}s (deadline)"
+            ) from None
+        proc = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
         if check and proc.returncode != 0:
             raise BackupError(f"restic {args[0]} failed ({proc.returncode}): {self._tail(proc)}")
         return proc
@@ -199,6 +229,7 @@ class Backup:
                 "time": item.get("time"),
                 "paths": item.get("paths", []),
                 "tags": item.get("tags") or [],
+                "trigger": trigger_of(item.get("tags") or []),
             }
             for item in items
         ]
@@ -342,79 +373,135 @@ class Backup:
         )
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """One snapshot/restore at a time, across threads and processes of this container."""
+    def exclusive(self, deadline: float | None = None) -> Iterator[None]:
+        """One snapshot/restore at a time, across threads and processes of this container.
+
+        With a deadline (time.monotonic()), give up waiting at that time (DeadlineExceeded).
+        """
         self.settings.run_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock, (self.settings.run_dir / "backup.lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._lock.acquire(timeout=wait):
+            raise DeadlineExceeded("another backup operation was still running at the deadline")
+        try:
+            with (self.settings.run_dir / "backup.lock").open("a") as handle:
+                while True:
+                    try:
+                        fcntl.flock(
+                            handle, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB)
+                        )
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= (deadline or 0):
+                            raise DeadlineExceeded(
+                                "another backup operation was still running at the deadline"
+                            ) from None
+                        time.sleep(0.05)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
 
     # ---- operations ----------------------------------------------------------------------
-    def snapshot(self, *, force: bool = False, reason: str = "interval") -> dict[str, Any]:
-        """Take a snapshot if the tree changed. Never deletes anything."""
+    def snapshot(
+        self,
+        *,
+        force: bool = False,
+        reason: str = "interval",
+        deadline: float | None = None,
+        guard: Callable[[], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """Take a snapshot if the tree changed. Never deletes anything.
+
+        `deadline` (time.monotonic()) bounds the whole operation; past it the snapshot is not
+        taken (`ok: false`, `reason` says so) and restic has removed its lock. `guard`, asked
+        under the backup lock, may refuse the snapshot with a reason.
+        """
         if not self.settings.backup.configured:
             return {"ok": False, "snapshot_id": None, "skipped": True, "reason": "not configured"}
-        with self.exclusive():
+        try:
+            with self.exclusive(deadline):
+                refusal = guard() if guard is not None else None
+                if refusal is not None:
+                    return {"ok": False, "snapshot_id": None, "skipped": False, "error": refusal}
+                return self._snapshot_locked(force=force, reason=reason, deadline=deadline)
+        except DeadlineExceeded as exc:
+            message = f"{reason} snapshot not taken: {exc}"
+            self.status.update("backup", last_error=message)
+            log.error("%s", message)
+            return {"ok": False, "snapshot_id": None, "skipped": False, "reason": message}
+
+    def _snapshot_locked(
+        self, *, force: bool, reason: str, deadline: float | None
+    ) -> dict[str, Any]:
+        scan = self.scan()
+        if not force and scan.fingerprint == self.last_fingerprint():
+            return {"ok": True, "snapshot_id": None, "skipped": True, "reason": "unchanged"}
+        if not self.state_roots():
+            return {"ok": True, "snapshot_id": None, "skipped": True, "reason": "no state"}
+        try:
+            self._copy_databases(scan.databases)
+            # Opening a WAL database can leave side files behind: fingerprint what is now.
             scan = self.scan()
-            if not force and scan.fingerprint == self.last_fingerprint():
-                return {"ok": True, "snapshot_id": None, "skipped": True, "reason": "unchanged"}
-            if not self.state_roots():
-                return {"ok": True, "snapshot_id": None, "skipped": True, "reason": "no state"}
-            try:
-                self._copy_databases(scan.databases)
-                # Opening a WAL database can leave side files behind: fingerprint what is now.
-                scan = self.scan()
-                roots = self.state_roots()  # the SQLite copies may have created edge state
-                tags = [TAG, HOME_TAG_PREFIX + str(self.home)]
-                if self.status.protected:
-                    tags.append(TAG_RESTORE_FAILED)
-                args = ["backup", "--json", "--host", HOST_NAME]
-                for tag in tags:
-                    args += ["--tag", tag]
-                args += self._restic_excludes(scan.databases)
-                args += [str(path) for path in roots]
-                proc = self.restic(*args, timeout=3600)
-            except (BackupError, OSError, sqlite3.Error) as exc:
-                message = str(exc) if isinstance(exc, BackupError) else f"{type(exc).__name__}"
-                self.status.update("backup", last_error=message)
-                log.error("snapshot failed: %s", message)
-                return {"ok": False, "snapshot_id": None, "skipped": False, "reason": message}
-            summary = next(
-                (
-                    item
-                    for item in self._json_lines(proc.stdout)
-                    if item.get("message_type") == "summary"
-                ),
-                {},
+            roots = self.state_roots()  # the SQLite copies may have created edge state
+            tags = [TAG, HOME_TAG_PREFIX + str(self.home), TRIGGER_TAG_PREFIX + reason]
+            if self.status.protected:
+                tags.append(TAG_RESTORE_FAILED)
+            args = ["backup", "--json", "--host", HOST_NAME]
+            for tag in tags:
+                args += ["--tag", tag]
+            args += self._restic_excludes(scan.databases)
+            args += [str(path) for path in roots]
+            # restic must be interrupted early enough to remove its lock before the deadline.
+            remaining = (
+                3600.0
+                if deadline is None
+                else deadline - time.monotonic() - INTERRUPT_GRACE_SECONDS
             )
-            snapshot_id = summary.get("snapshot_id")
-            self.remember(scan.fingerprint, snapshot_id)
-            count = int(self.status.section("backup").get("snapshot_count") or 0) + 1
-            self.status.update(
-                "backup",
-                last_error=None,
-                snapshot_count=count,
-                last_snapshot={
-                    "id": snapshot_id,
-                    "time": now_iso(),
-                    "files_new": summary.get("files_new"),
-                    "files_changed": summary.get("files_changed"),
-                    "bytes_added": summary.get("data_added"),
-                },
-            )
-            log.info(
-                "snapshot %s (%s): %s new, %s changed files, %s bytes added",
-                str(snapshot_id)[:8],
-                reason,
-                summary.get("files_new"),
-                summary.get("files_changed"),
-                summary.get("data_added"),
-            )
+            proc = self.restic(*args, timeout=remaining)
+        except DeadlineExceeded:
+            raise
+        except (BackupError, OSError, sqlite3.Error) as exc:
+            message = str(exc) if isinstance(exc, BackupError) else f"{type(exc).__name__}"
+            self.status.update("backup", last_error=message)
+            log.error("snapshot failed: %s", message)
+            return {"ok": False, "snapshot_id": None, "skipped": False, "reason": message}
+        summary = next(
+            (
+                item
+                for item in self._json_lines(proc.stdout)
+                if item.get("message_type") == "summary"
+            ),
+            {},
+        )
+        snapshot_id = summary.get("snapshot_id")
+        self.remember(scan.fingerprint, snapshot_id)
+        count = int(self.status.section("backup").get("snapshot_count") or 0) + 1
+        self.status.update(
+            "backup",
+            last_error=None,
+            snapshot_count=count,
+            last_snapshot={
+                "id": snapshot_id,
+                "time": now_iso(),
+                "trigger": reason,
+                "files_new": summary.get("files_new"),
+                "files_changed": summary.get("files_changed"),
+                "bytes_added": summary.get("data_added"),
+            },
+        )
+        log.info(
+            "snapshot %s (%s): %s new, %s changed files, %s bytes added",
+            str(snapshot_id)[:8],
+            reason,
+            summary.get("files_new"),
+            summary.get("files_changed"),
+            summary.get("data_added"),
+        )
+        if deadline is None:  # a final snapshot on a stop has no time for it
             self.refresh_stats()  # /_admin/ shows the size after this snapshot, not 6 h old
-            return {"ok": True, "snapshot_id": snapshot_id, "skipped": False, "reason": reason}
+        return {"ok": True, "snapshot_id": snapshot_id, "skipped": False, "reason": reason}
 
     def apply_retention(self, *, force: bool = False) -> dict[str, Any]:
         """forget+prune (keep last 48, daily 14). Refused while the boot is protected."""
@@ -476,7 +563,14 @@ class Backup:
                 shutil.rmtree(stage, ignore_errors=True)
             self._restore_databases()
             self.remember(self.scan().fingerprint, str(chosen["id"]))
-            return {"ok": True, "snapshot_id": chosen["id"], "error": None, "empty": False}
+            return {
+                "ok": True,
+                "snapshot_id": chosen["id"],
+                "snapshot_time": chosen.get("time"),
+                "snapshot_trigger": chosen.get("trigger"),
+                "error": None,
+                "empty": False,
+            }
 
     def find(self, snapshot_id: str) -> Mapping[str, Any] | None:
         """The snapshot `restore(snapshot_id)` would restore, or None (same matching rule)."""
@@ -582,6 +676,8 @@ class Backup:
                     "restore",
                     state=state,
                     snapshot_id=result.get("snapshot_id"),
+                    snapshot_time=result.get("snapshot_time"),
+                    snapshot_trigger=result.get("snapshot_trigger"),
                     error=None,
                     at=now_iso(),
                 )

@@ -1,34 +1,43 @@
 """`boot.py run|snapshot|snapshots|restore ID|status|config|selftest`: the container's entry point.
 
-`run` = restore → write config → control API + snapshot loop → gateway in the foreground;
-exits with the gateway's code after a final snapshot. The others are one-shots printing JSON.
+`run` = take the run lock → control API → restore → write config → snapshot loop → gateway in
+the foreground; on a stop it leaves within the Sandbox SDK's 5 s kill window, final snapshot
+included when it fits. The others are one-shots printing JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
 import os
 import signal
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from . import config, selftest
 from .backup import Backup, BackupError
-from .control import ControlApp, NotFound, serve
+from .control import Busy, ControlApp, NotFound, serve
 from .gateway import Gateway, exit_code
+from .logs import configure_run_logging, tail
 from .settings import Settings, SettingsError, load
 from .status import Status, now_iso
 
 log = logging.getLogger("openclaw-edge")
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# A stop asked through the control API (POST /shutdown) is not under the SDK's SIGKILL.
+API_SHUTDOWN_BUDGET_SECONDS = 120.0
+# A one-shot probing the run lock holds it for microseconds; a live `run` holds it for good.
+LOCK_RETRY_SECONDS = 1.0
 Result = dict[str, Any]
 
 
@@ -37,17 +46,63 @@ def _print(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _pid_file(settings: Settings) -> str:
-    return str(settings.run_dir / "run.pid")
+class RunLock:
+    """flock on ~/.openclaw-edge/run/run.lock: one live `boot.py run` per HOME.
+
+    The Sandbox SDK runs a second `startProcess` with the same id instead of refusing it
+    (sandbox-container/src/services/process-store.ts, `create` overwrites the record), so
+    two requests that both find no gateway both start `run`: the second one must exit here.
+    The kernel drops the lock when the holder dies, SIGKILL included.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, retry_seconds: float = LOCK_RETRY_SECONDS) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + retry_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def holder(self) -> int | None:
+        try:
+            return int(self.path.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            return None
 
 
-def _running_pid(settings: Settings) -> int | None:
+def run_is_live(settings: Settings) -> bool:
+    """Whether a `boot.py run` holds the run lock of this HOME (without disturbing it)."""
     try:
-        pid = int(open(_pid_file(settings), encoding="ascii").read().strip())  # noqa: SIM115
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-        return None
-    return pid
+        fd = os.open(settings.run_lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a shared lock we may have taken
+    return False
 
 
 def write_config(settings: Settings, status: Status) -> None:
@@ -82,19 +137,34 @@ class Runner:
         self.gateway = Gateway(settings, self.status)
         self.stop_event = threading.Event()
         self.stop_signal = signal.SIGTERM
+        self.stop_started: float | None = None
+        self.stop_budget = settings.shutdown_budget_seconds
+        self.phase = "starting"  # → restoring → running → stopping
         self._ops = threading.Lock()
 
     # control API actions
+    def _refuse_unless_running(self, action: str) -> None:
+        if self.phase == "restoring":
+            raise Busy(
+                f"{action} refused: the state is still being restored from the backup "
+                "(a snapshot now would capture a half-restored state); retry when "
+                "GET /status says restore.state is no longer 'restoring'"
+            )
+        if self.phase == "stopping":
+            raise Busy(f"{action} refused: boot.py run is shutting down (final snapshot)")
+
     def api_status(self) -> dict[str, Any]:
-        return self.status.snapshot()
+        return {**self.status.snapshot(), "phase": self.phase}
 
     def api_snapshot(self) -> dict[str, Any]:
+        self._refuse_unless_running("snapshot")
         return self.backup.snapshot(reason="manual")
 
     def api_snapshots(self) -> dict[str, Any]:
         return {"snapshots": self.backup.snapshots()}
 
     def api_restore(self, snapshot_id: str) -> dict[str, Any]:
+        self._refuse_unless_running("restore")
         with self._ops:
             # An id no snapshot has is the caller's mistake: 404, and the gateway keeps running.
             if self.backup.find(snapshot_id) is None:
@@ -114,6 +184,8 @@ class Runner:
                     "restore",
                     state="ok",
                     snapshot_id=result["snapshot_id"],
+                    snapshot_time=result.get("snapshot_time"),
+                    snapshot_trigger=result.get("snapshot_trigger"),
                     error=None,
                     at=now_iso(),
                 )
@@ -127,51 +199,108 @@ class Runner:
             }
 
     def api_restart(self) -> dict[str, Any]:
+        self._refuse_unless_running("gateway restart")
         with self._ops:
             self.gateway.restart()
         return {"ok": True}
+
+    def api_ready(self) -> dict[str, Any]:
+        if self.phase in ("starting", "restoring"):
+            detail = "restoring the state from the last snapshot"
+            return {"ok": True, "ready": False, "http_status": None, "detail": detail}
+        if self.phase == "stopping":
+            return {"ok": True, "ready": False, "http_status": None, "detail": "shutting down"}
+        return self.gateway.readiness()
+
+    def api_shutdown(self) -> dict[str, Any]:
+        """Stop like a SIGTERM, but with time for the final snapshot (nobody will SIGKILL)."""
+        if not self.stop_event.is_set():
+            log.info("shutdown requested through the control API")
+            self._begin_stop(signal.SIGTERM, API_SHUTDOWN_BUDGET_SECONDS)
+        return {"ok": True, "stopping": True, "phase": self.phase}
+
+    def api_logs(self, source: str, lines: int) -> dict[str, Any]:
+        path = self.settings.gateway_log if source == "gateway" else self.settings.boot_log
+        return {"ok": True, "source": source, "lines": tail(path, lines)}
 
     def snapshot_loop(self) -> None:
         interval = self.settings.backup.interval_seconds
         while not self.stop_event.wait(interval):
             result = self.backup.snapshot(reason="interval")
+            if self.stop_event.is_set():
+                break  # retention can take minutes: never start it on the way out
             if result.get("ok") and not self.status.protected:
                 self.backup.apply_retention()
 
+    def _begin_stop(self, sig: int, budget: float) -> None:
+        if self.stop_started is None:
+            self.stop_started = time.monotonic()
+            self.stop_budget = budget
+        self.stop_signal = signal.Signals(sig)
+        self.stop_event.set()
+
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s received, stopping", signum)
-        self.stop_signal = signal.Signals(signum)
-        self.stop_event.set()
+        self._begin_stop(signum, self.settings.shutdown_budget_seconds)
+
+    def _serve_control(self) -> Any:
+        settings = self.settings
+        if not settings.control_port:
+            return None
+        app = ControlApp(
+            token=settings.get("OPENCLAW_GATEWAY_TOKEN"),
+            status=self.api_status,
+            snapshot=self.api_snapshot,
+            snapshots=self.api_snapshots,
+            restore=self.api_restore,
+            restart=self.api_restart,
+            ready=self.api_ready,
+            shutdown=self.api_shutdown,
+            logs=self.api_logs,
+            selftest=lambda: selftest.run(settings),
+        )
+        return serve(app, settings.control_bind, settings.control_port)
 
     def run(self) -> int:
         settings = self.settings
         if not settings.gateway_token_set:
             log.error("OPENCLAW_GATEWAY_TOKEN is required (the gateway's auth token)")
             return 2
-        settings.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(_pid_file(settings), "w", encoding="ascii") as handle:
-            handle.write(str(os.getpid()))
+        lock = RunLock(settings.run_lock)
+        if not lock.acquire():
+            log.warning(
+                "another `boot.py run` is live in %s (pid %s holds %s): this one exits",
+                settings.home,
+                lock.holder(),
+                settings.run_lock,
+            )
+            return 0
+        try:
+            return self._run_locked()
+        finally:
+            lock.release()
+
+    def _run_locked(self) -> int:
+        settings = self.settings
+        configure_run_logging(settings.boot_log, settings.logs)
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, self._on_signal)
+        previous_shutdown = (self.previous or {}).get("shutdown")
+        if isinstance(previous_shutdown, dict) and previous_shutdown.get("final_snapshot"):
+            self.status.update(
+                "shutdown", previous={k: v for k, v in previous_shutdown.items() if k != "previous"}
+            )
+        self.status.update("backup", interval_seconds=settings.backup.interval_seconds)
+        # The control API answers from the first second: during the restore it says so and
+        # refuses snapshots, so nobody takes one of a half-restored state.
+        self.phase = "restoring"
+        self.status.update("restore", state="restoring", error=None)
+        server = self._serve_control()
 
         restore = self.backup.boot_restore(self.previous)
         log.info("restore: %s", restore["state"])
         write_config(settings, self.status)
-
-        server = None
-        if settings.control_port:
-            token = settings.get("OPENCLAW_GATEWAY_TOKEN")
-            app = ControlApp(
-                token=token,
-                status=self.api_status,
-                snapshot=self.api_snapshot,
-                snapshots=self.api_snapshots,
-                restore=self.api_restore,
-                restart=self.api_restart,
-                ready=self.gateway.readiness,
-                selftest=lambda: selftest.run(settings),
-            )
-            server = serve(app, settings.control_bind, settings.control_port)
+        self.phase = "running"
         loop = None
         if settings.backup.configured:
             loop = threading.Thread(target=self.snapshot_loop, name="snapshot-loop", daemon=True)
@@ -187,22 +316,53 @@ class Runner:
                 code = 127
                 self.stop_event.set()
         while not self.stop_event.wait(0.5):
-            with self._ops:
-                code = self.gateway.unexpected_exit()
+            # A restore through the API holds _ops for minutes: never wait for it here.
+            if self._ops.acquire(blocking=False):
+                try:
+                    code = self.gateway.unexpected_exit()
+                finally:
+                    self._ops.release()
             if code is not None:
                 break
+        return self._shutdown(code, server)
+
+    def _shutdown(self, code: int | None, server: Any) -> int:
+        """Gateway down (briefly waited for), final snapshot before the deadline, exit."""
+        settings = self.settings
+        started = self.stop_started if self.stop_started is not None else time.monotonic()
+        deadline = started + self.stop_budget
+        self.phase = "stopping"
+        self.status.update("shutdown", state="stopping", started_at=now_iso())
+        # The SDK signals the gateway itself at the same moment (whole tree); waiting longer
+        # than the grace would spend the window in which the final snapshot must fit.
+        grace = min(settings.gateway_stop_grace_seconds, max(0.0, deadline - time.monotonic()))
+        stopped = self.gateway.stop(self.stop_signal, timeout=grace)
         if code is None:
-            code = self.gateway.stop(self.stop_signal)
-            code = 0 if code is None else code
-        self.stop_event.set()
-        if loop is not None:
-            loop.join(timeout=5)
-        if server is not None:
-            server.shutdown()
+            code = 0 if stopped is None or self.stop_event.is_set() else stopped
+        final: dict[str, Any] | None = None
         if settings.backup.configured:
-            final = self.backup.snapshot(reason="shutdown")
-            log.info("final snapshot: %s", final.get("snapshot_id") or final.get("reason"))
-        os.unlink(_pid_file(settings))
+            final = self.backup.snapshot(reason="shutdown", deadline=deadline)
+            elapsed = time.monotonic() - started
+            log.info(
+                "final snapshot: %s (%.1fs after the stop began)",
+                final.get("snapshot_id") or final.get("reason"),
+                elapsed,
+            )
+            self.status.update(
+                "shutdown",
+                final_snapshot={
+                    "ok": bool(final.get("ok")),
+                    "snapshot_id": final.get("snapshot_id"),
+                    "skipped": bool(final.get("skipped")),
+                    "reason": final.get("reason"),
+                    "seconds": round(elapsed, 2),
+                    "at": now_iso(),
+                },
+            )
+        self.status.update("shutdown", state="stopped")
+        # The control API's threads are daemons and die with the process; a polite
+        # server.shutdown() would spend up to half a second of the window polling.
+        del server
         return exit_code(code)
 
 
@@ -252,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return Runner(settings).run()
 
-    live = _running_pid(settings) is not None and settings.control_port > 0
+    live = run_is_live(settings)
     status = Status(settings.run_dir / "status.json")
     if not live:
         status.update("gateway", state="stopped", pid=None)
@@ -272,8 +432,27 @@ def _config(settings: Settings, status: Status, _args: argparse.Namespace, _live
     return {"ok": bool(section["valid"]), **section}
 
 
-def _snapshot(settings: Settings, status: Status, _args: argparse.Namespace, _live: bool) -> Result:
-    return Backup(settings, status).snapshot(reason="one-shot")
+def _live_refusal(settings: Settings) -> str | None:
+    if not run_is_live(settings):
+        return None
+    return (
+        f"boot.py run is live in this container (pid {RunLock(settings.run_lock).holder()}); "
+        "it owns the backups: ask its control API (POST /snapshot) instead"
+    )
+
+
+def _snapshot(settings: Settings, status: Status, _args: argparse.Namespace, live: bool) -> Result:
+    refusal = _live_refusal(settings) if live else None
+    if refusal is not None:
+        return {"ok": False, "snapshot_id": None, "skipped": False, "error": refusal}
+    backup = Backup(settings, status)
+    if settings.backup.configured:
+        try:  # no `run` ever started here: the repository may not exist yet
+            backup.ensure_repository()
+        except BackupError as exc:
+            return {"ok": False, "snapshot_id": None, "skipped": False, "error": str(exc)}
+    # Checked again under the backup lock: a `run` that starts now restores under that lock.
+    return backup.snapshot(reason="one-shot", guard=lambda: _live_refusal(settings))
 
 
 def _snapshots(
@@ -288,6 +467,8 @@ def _snapshots(
 def _restore(settings: Settings, status: Status, args: argparse.Namespace, live: bool) -> Result:
     snapshot_id: str = args.snapshot_id
     if live:  # the running process must stop the gateway around the restore
+        if not settings.control_port:
+            return {"ok": False, "snapshot_id": snapshot_id, "error": _live_refusal(settings)}
         return _control_call(settings, "POST", "/restore", {"snapshot_id": snapshot_id})
     try:
         result = Backup(settings, status).restore(snapshot_id)

@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import threading
+import urllib.parse
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,13 @@ MAX_BODY = 64 * 1024
 
 class NotFound(Exception):
     """What a route was asked for does not exist: answered 404, nothing was changed."""
+
+
+class Busy(RuntimeError):
+    """The action cannot run in the current phase (restoring, stopping): 409 with the reason."""
+
+
+Route = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class ControlApp:
@@ -37,10 +45,12 @@ class ControlApp:
         restore: Callable[[str], dict[str, Any]],
         restart: Callable[[], dict[str, Any]],
         ready: Callable[[], dict[str, Any]],
+        shutdown: Callable[[], dict[str, Any]] | None = None,
+        logs: Callable[[str, int], dict[str, Any]] | None = None,
         selftest: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.token = token
-        self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+        self.routes: dict[tuple[str, str], Route] = {
             ("GET", "/status"): lambda _body: status(),
             ("POST", "/snapshot"): lambda _body: snapshot(),
             ("GET", "/snapshots"): lambda _body: snapshots(),
@@ -48,6 +58,10 @@ class ControlApp:
             ("POST", "/gateway/restart"): lambda _body: restart(),
             ("GET", "/gateway/ready"): lambda _body: ready(),
         }
+        if shutdown is not None:
+            self.routes[("POST", "/shutdown")] = lambda _body: shutdown()
+        if logs is not None:
+            self.routes[("GET", "/logs")] = self._logs(logs)
         if selftest is not None:
             self.routes[("GET", "/selftest")] = lambda _body: selftest()
 
@@ -60,6 +74,20 @@ class ControlApp:
             if not isinstance(snapshot_id, str) or not snapshot_id.strip():
                 raise ValueError('body must be {"snapshot_id": "<id or latest>"}')
             return restore(snapshot_id.strip())
+
+        return handler
+
+    @staticmethod
+    def _logs(logs: Callable[[str, int], dict[str, Any]]) -> Route:
+        def handler(body: dict[str, Any]) -> dict[str, Any]:
+            source = str(body.get("source") or "gateway")
+            if source not in {"gateway", "boot"}:
+                raise ValueError("source must be gateway or boot")
+            try:
+                lines = int(body.get("lines") or 200)
+            except ValueError:
+                raise ValueError("lines must be an integer") from None
+            return logs(source, lines)
 
         return handler
 
@@ -87,7 +115,8 @@ def make_handler(app: ControlApp) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def _handle(self, method: str) -> None:
-            path = self.path.split("?", 1)[0].rstrip("/") or "/"
+            raw_path, _, query = self.path.partition("?")
+            path = raw_path.rstrip("/") or "/"
             if not app.authorized(self.headers.get("Authorization")):
                 self._send(HTTPStatus.UNAUTHORIZED, {"ok": False, "error": "unauthorized"})
                 return
@@ -97,33 +126,37 @@ def make_handler(app: ControlApp) -> type[BaseHTTPRequestHandler]:
                 code = HTTPStatus.METHOD_NOT_ALLOWED if path in known else HTTPStatus.NOT_FOUND
                 self._send(code, {"ok": False, "error": f"no route {method} {path}"})
                 return
-            body: dict[str, Any] = {}
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"ok": False, "error": "too large"})
                 return
-            if length:
-                try:
-                    parsed = json.loads(self.rfile.read(length))
-                except ValueError:
-                    self._send(HTTPStatus.BAD_REQUEST, {"ok": False, "error": "invalid JSON"})
-                    return
-                body = parsed if isinstance(parsed, dict) else {}
+            status, answer = self._answer(route, query, self.rfile.read(length) if length else b"")
+            self._send(status, answer)
+
+        @staticmethod
+        def _answer(route: Route, query: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+            # GET parameters arrive in the handler's body argument (only /logs has any).
+            body: dict[str, Any] = dict(urllib.parse.parse_qsl(query))
             try:
+                if raw:
+                    parsed = json.loads(raw)
+                    body = parsed if isinstance(parsed, dict) else {}
                 result = route(body)
-            except (NotFound, ValueError) as exc:  # the caller's mistake: nothing was changed
-                bad = HTTPStatus.NOT_FOUND if isinstance(exc, NotFound) else HTTPStatus.BAD_REQUEST
-                self._send(bad, {"ok": False, "error": str(exc)})
-                return
+            except Busy as exc:
+                return HTTPStatus.CONFLICT, {"ok": False, "error": str(exc)}
+            except NotFound as exc:  # the caller's mistake: nothing was changed
+                return HTTPStatus.NOT_FOUND, {"ok": False, "error": str(exc)}
+            except ValueError as exc:  # json.JSONDecodeError included
+                message = "invalid JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                return HTTPStatus.BAD_REQUEST, {"ok": False, "error": message}
             except Exception as exc:  # an admin call must answer, whatever broke
-                log.exception("control %s %s failed", method, path)
-                self._send(
-                    HTTPStatus.INTERNAL_SERVER_ERROR,
-                    {"ok": False, "error": f"{type(exc).__name__}: {exc}"},
-                )
-                return
+                log.exception("control call failed")
+                return HTTPStatus.INTERNAL_SERVER_ERROR, {
+                    "ok": False,
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
             failed = result.get("ok") is False and not result.get("skipped")
-            self._send(HTTPStatus.INTERNAL_SERVER_ERROR if failed else HTTPStatus.OK, result)
+            return (HTTPStatus.INTERNAL_SERVER_ERROR if failed else HTTPStatus.OK), result
 
         def do_GET(self) -> None:
             self._handle("GET")

@@ -3,6 +3,7 @@
 The gateway token reaches OpenClaw only through the environment (OPENCLAW_GATEWAY_TOKEN, read
 by the `${OPENCLAW_GATEWAY_TOKEN}` reference in openclaw.json), never through argv. Backup
 credentials are removed from the gateway's environment so the agent's tools never see them.
+The gateway's output goes to a size-bounded rotating file (logs.OutputPump), not to our stdout.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from .logs import OutputPump
 from .settings import BACKUP_ONLY_ENV_NAMES, Settings
 from .status import Status
 
@@ -43,6 +45,7 @@ class Gateway:
         self._lock = threading.RLock()
         self._intentional = False
         self._restarts = 0
+        self._output: OutputPump | None = None
 
     @property
     def command(self) -> list[str]:
@@ -66,17 +69,25 @@ class Gateway:
             if self.pid is not None:
                 return
             self._intentional = False
+            if self._output is None:
+                self._output = OutputPump(self.settings.gateway_log, self.settings.logs)
             self._proc = subprocess.Popen(
                 self.command,
                 env=gateway_env(self.settings.env),
                 cwd=str(self.settings.home),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # signals reach it only through us, as a group
             )
+            assert self._proc.stdout is not None
+            self._output.follow(self._proc.stdout, f"gateway-output-{self._proc.pid}")
             log.info("gateway started (pid %s)", self._proc.pid)
             self.status.update("gateway", state="running", pid=self._proc.pid)
 
-    def stop(self, sig: int = signal.SIGTERM) -> int | None:
-        """Signal the gateway's process group and wait; SIGKILL after stop_timeout."""
+    def stop(self, sig: int = signal.SIGTERM, timeout: float | None = None) -> int | None:
+        """Signal the gateway's process group and wait; SIGKILL after `timeout` seconds."""
+        wait = self.stop_timeout if timeout is None else max(0.0, timeout)
         with self._lock:
             proc = self._proc
             if proc is None:
@@ -85,11 +96,9 @@ class Gateway:
             if proc.poll() is None:
                 self._signal_group(proc, sig)
                 try:
-                    proc.wait(timeout=self.stop_timeout)
+                    proc.wait(timeout=wait)
                 except subprocess.TimeoutExpired:
-                    log.warning(
-                        "gateway ignored signal %s for %ss: killing", sig, self.stop_timeout
-                    )
+                    log.warning("gateway still running %.1fs after signal %s: killing", wait, sig)
                     self._signal_group(proc, signal.SIGKILL)
                     proc.wait()
             self._signal_group(proc, signal.SIGKILL)  # leftovers in the group (spawn broker)

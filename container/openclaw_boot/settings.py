@@ -16,6 +16,13 @@ CONTROL_PORT_DEFAULT = 18790
 BACKUP_INTERVAL_DEFAULT = 60
 RETENTION_INTERVAL_DEFAULT = 6 * 3600
 REPOSITORY_PREFIX = "openclaw-edge"
+# The Sandbox SDK's container server answers a stop (container SIGTERM, or killProcess) by sending
+# SIGTERM to the whole process tree and SIGKILL 5 s later (sandbox-container/src/session.ts,
+# killCommand). The shutdown path plans to be done before that, with a margin.
+SHUTDOWN_BUDGET_DEFAULT = 4.5
+GATEWAY_STOP_GRACE_DEFAULT = 1.5
+LOG_MAX_BYTES_DEFAULT = 1024 * 1024
+LOG_BACKUPS_DEFAULT = 2
 
 # Values that must never reach a file, argv or a log line. The boot code also refuses to write
 # any of these values into openclaw.json (they are replaced by ${NAME} references).
@@ -61,6 +68,26 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def _level(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip().upper() or default
+    if raw not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"{name} must be DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return raw
+
+
 def split_list(raw: str | None) -> list[str]:
     """Comma/space separated list → trimmed, de-duplicated entries in input order."""
     if not raw:
@@ -90,6 +117,21 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """Where `run` writes its own and the gateway's output: size-bounded rotating files.
+
+    The Sandbox SDK keeps every byte a process prints in memory (and in a session log under
+    /tmp) for as long as it runs, so `run` prints little: its log file gets `level`, stderr only
+    `stderr_level` (the image sets WARNING), and the gateway's output never reaches the SDK.
+    """
+
+    level: str = "INFO"
+    stderr_level: str = "INFO"
+    max_bytes: int = LOG_MAX_BYTES_DEFAULT
+    backups: int = LOG_BACKUPS_DEFAULT
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     gateway_token_set: bool
@@ -101,6 +143,11 @@ class Settings:
     restic_bin: str
     backup: BackupSettings
     env: Mapping[str, str] = field(repr=False)
+    logs: LogSettings = field(default_factory=LogSettings)
+    shutdown_budget_seconds: float = SHUTDOWN_BUDGET_DEFAULT
+    """Seconds from SIGTERM until `run` must be gone: the SDK sends SIGKILL after 5."""
+    gateway_stop_grace_seconds: float = GATEWAY_STOP_GRACE_DEFAULT
+    """How long a stop waits for the gateway before killing it and taking the final snapshot."""
 
     @property
     def openclaw_dir(self) -> Path:
@@ -117,8 +164,21 @@ class Settings:
 
     @property
     def run_dir(self) -> Path:
-        """Per-container state that is never backed up (status, locks, fingerprints)."""
+        """Per-container state that is never backed up (status, locks, fingerprints, logs)."""
         return self.home / ".openclaw-edge" / "run"
+
+    @property
+    def run_lock(self) -> Path:
+        """Held (flock) by the one live `boot.py run` of this HOME."""
+        return self.run_dir / "run.lock"
+
+    @property
+    def boot_log(self) -> Path:
+        return self.run_dir / "boot.log"
+
+    @property
+    def gateway_log(self) -> Path:
+        return self.run_dir / "gateway.log"
 
     def get(self, name: str) -> str:
         """Stripped value of an environment variable, '' when unset."""
@@ -159,6 +219,13 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         keep_last=_int(env, "BACKUP_KEEP_LAST", 48),
         keep_daily=_int(env, "BACKUP_KEEP_DAILY", 14),
     )
+    level = _level(env, "OPENCLAW_EDGE_LOG_LEVEL", "INFO")
+    logs = LogSettings(
+        level=level,
+        stderr_level=_level(env, "OPENCLAW_EDGE_STDERR_LEVEL", level),
+        max_bytes=_int(env, "OPENCLAW_EDGE_LOG_MAX_BYTES", LOG_MAX_BYTES_DEFAULT, minimum=4096),
+        backups=_int(env, "OPENCLAW_EDGE_LOG_BACKUPS", LOG_BACKUPS_DEFAULT),
+    )
     return Settings(
         home=home,
         gateway_token_set=bool(env.get("OPENCLAW_GATEWAY_TOKEN", "").strip()),
@@ -170,4 +237,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         restic_bin=restic_bin,
         backup=backup,
         env=env,
+        logs=logs,
+        shutdown_budget_seconds=_seconds(
+            env, "OPENCLAW_EDGE_SHUTDOWN_BUDGET_SECONDS", SHUTDOWN_BUDGET_DEFAULT
+        ),
+        gateway_stop_grace_seconds=_seconds(
+            env, "OPENCLAW_EDGE_GATEWAY_STOP_GRACE_SECONDS", GATEWAY_STOP_GRACE_DEFAULT
+        ),
     )

@@ -21,7 +21,14 @@ def now_iso() -> str:
 
 def _initial() -> dict[str, Any]:
     return {
-        "restore": {"state": "disabled", "snapshot_id": None, "error": None, "at": None},
+        "restore": {
+            "state": "disabled",
+            "snapshot_id": None,
+            "snapshot_time": None,
+            "snapshot_trigger": None,
+            "error": None,
+            "at": None,
+        },
         "gateway": {"state": "stopped", "pid": None, "restarts": 0},
         "backup": {
             "configured": False,
@@ -30,7 +37,10 @@ def _initial() -> dict[str, Any]:
             "repository_size": None,
             "last_error": None,
             "protected": False,
+            "interval_seconds": None,
         },
+        # This run's stop (and, after a process restart in the same container, the one before).
+        "shutdown": {"state": "running", "final_snapshot": None, "previous": None},
         "config": {"valid": None, "issues": [], "warnings": [], "changed": None},
     }
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from .conftest import CONTAINER
 
 DOCKERFILE = (CONTAINER / "Dockerfile").read_text()
@@ -63,3 +65,42 @@ def test_build_context_has_what_the_dockerfile_copies() -> None:
     ignore = (CONTAINER / ".dockerignore").read_text()
     for item in ("boot.py", "openclaw_boot/", "tools/package.json", "tools/package-lock.json"):
         assert f"!{item}" in ignore
+
+
+SDK_DOCKERFILE = (
+    CONTAINER.parent / "worker" / "node_modules" / "@cloudflare" / "sandbox" / "Dockerfile"
+)
+
+
+def _env_of_stage(dockerfile: str, stage: str) -> dict[str, str]:
+    """`ENV` values of one stage of a multi-stage Dockerfile (later lines win)."""
+    text = dockerfile.split(f" AS {stage}\n", 1)[1].split("\nFROM ", 1)[0]
+    joined = text.replace("\\\n", " ")
+    values: dict[str, str] = {}
+    for line in joined.splitlines():
+        if line.startswith("ENV "):
+            values.update(re.findall(r"(\w+)=(\S+)", line))
+    return values
+
+
+def _final_env(dockerfile: str) -> dict[str, str]:
+    final = dockerfile.rsplit("\nFROM ", 1)[1]
+    values: dict[str, str] = {}
+    for line in final.replace("\\\n", " ").splitlines():
+        if line.startswith("ENV "):
+            values.update(re.findall(r"(\w+)=(\S+)", line))
+    return values
+
+
+def test_the_base_images_interpreter_pools_are_off_and_home_is_set() -> None:
+    """Every pool the SDK's default image pre-warms is set to 0 here; HOME is explicit."""
+    if not SDK_DOCKERFILE.exists():
+        pytest.fail("worker/node_modules is missing: run make setup")
+    base = _env_of_stage(SDK_DOCKERFILE.read_text(), "default")
+    warmed = {name for name, value in base.items() if name.endswith("_POOL_MIN_SIZE")}
+    assert warmed >= {"JAVASCRIPT_POOL_MIN_SIZE", "TYPESCRIPT_POOL_MIN_SIZE"}, base
+    ours = _final_env(DOCKERFILE)
+    for name in warmed | {"PYTHON_POOL_MIN_SIZE"}:
+        assert ours.get(name) == "0", f"{name} not 0 in container/Dockerfile"
+    assert ours.get("HOME") == "/root"
+    assert ours.get("OPENCLAW_EDGE_STDERR_LEVEL") == "WARNING"
