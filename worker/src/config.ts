@@ -3,7 +3,7 @@
  * env-catalog.json, so a name typed here that the catalogue lacks fails at module load), the
  * missing-configuration check and the environment handed to the Sandbox container.
  */
-import type { Sandbox } from "@cloudflare/sandbox";
+import type { Sandbox } from "./backend/sandbox-do";
 import catalog from "./env-catalog.json";
 
 interface SecretEntry {

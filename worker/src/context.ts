@@ -1,7 +1,7 @@
 /** Hono typing shared by the routes: bindings, per-request variables and injectable dependencies. */
 import type { Env } from "./config";
 import type { Logger } from "./lib/log";
-import type { Backend } from "./backend/types";
+import type { Backend, BackendLimits } from "./backend/types";
 import type { SandboxFactory } from "./backend/sandbox";
 
 export interface Deps {
@@ -9,6 +9,8 @@ export interface Deps {
   sandboxFactory?: SandboxFactory;
   /** Where log lines go (console by default). */
   logSink?: (line: string) => void;
+  /** Shorter waits for tests (defaults in backend/sandbox.ts). */
+  limits?: Partial<BackendLimits>;
 }
 
 export interface AppEnv {

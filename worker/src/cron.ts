@@ -1,7 +1,9 @@
 /**
  * Cron watchdog: start the gateway when it is not running (so chat channels answer without anyone
  * opening the UI) and trigger a snapshot every run. The snapshot never depends on the gateway:
- * the boot code skips it when nothing changed, and the sandbox falls back to `boot.py snapshot`.
+ * the boot code skips it when nothing changed; in the sandbox, when no boot process exists but
+ * the container does, `boot.py snapshot` runs in a session of its own; when the boot process
+ * holds an older gateway token (rotated secret), it is restarted with the current one.
  */
 import { missingConfig, startupTimeoutMs, type Env } from "./config";
 import type { Deps } from "./context";
@@ -42,6 +44,7 @@ export async function runWatchdog(env: Env, deps: Deps = {}): Promise<WatchdogRe
   } catch (error) {
     report.snapshot = { ok: false, status: 500, error: log.redact(errorMessage(error)) };
   }
-  log.log(report.snapshot.ok ? "info" : "warn", "watchdog run", { ...report });
+  // 409: the boot code is restoring or stopping and said so; not a failed backup.
+  log.log(report.snapshot.ok || report.snapshot.status === 409 ? "info" : "warn", "watchdog run", { ...report });
   return report;
 }

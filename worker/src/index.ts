@@ -3,7 +3,7 @@ import { createApp } from "./app";
 import type { Env } from "./config";
 import { runWatchdog } from "./cron";
 
-export { Sandbox } from "@cloudflare/sandbox";
+export { Sandbox } from "./backend/sandbox-do";
 
 const app = createApp();
 

@@ -2,7 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { env as bindings } from "cloudflare:workers";
 import { deriveDeviceIdentity } from "../src/gateway/device";
-import { accessToken, call, FakeSandbox, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+import { inject } from "vitest";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+import { forwardTo, scenario } from "./sandbox-double";
 
 // What the admin page's own fetch calls carry (a browser adds Sec-Fetch-Site itself).
 const PAGE = { "sec-fetch-site": "same-origin", "content-type": "application/json" };
@@ -61,45 +63,53 @@ describe("devices over the gateway RPC (origin backend)", () => {
 });
 
 describe("devices over the gateway RPC (sandbox backend)", () => {
-  it("self-approves the Worker's device inside the container, then retries", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: "python3 /opt/openclaw-edge/boot.py run", status: "running", startTime: new Date() });
-    let approved = false;
-    fake.wsHandler = () => {
-      const pair = new WebSocketPair();
-      const gateway = pair[1];
-      gateway.accept();
-      gateway.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n1", ts: 1700000000000 } }));
-      gateway.addEventListener("message", (event) => {
-        const frame = JSON.parse(String(event.data)) as { id: string; method: string; params: { device?: { id: string } } };
-        if (frame.method === "connect") {
-          if (!approved) {
-            gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: false, error: { code: "NOT_PAIRED", message: "pairing required", details: { code: "PAIRING_REQUIRED", requestId: "req-worker", deviceId: frame.params.device?.id } } }));
-            gateway.close(1008, "pairing required");
-            return;
-          }
-          gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { type: "hello-ok" } }));
-        } else if (frame.method === "device.pair.list") {
-          gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { pending: [], paired: [] } }));
-        }
-      });
-      return new Response(null, { status: 101, webSocket: pair[0] });
-    };
-    const approveScript = "node /tmp/openclaw-edge-approve-device.mjs";
-    fake.execResults[approveScript] = { success: true, exitCode: 0, stdout: '{"ok":true}', stderr: "" };
-    const originalExec = fake.exec.bind(fake);
-    fake.exec = async (command, options) => {
-      if (command === approveScript) approved = true;
-      return originalExec(command, options);
-    };
+  // Item 1: the RPC's upgrade reaches the gateway only with both upgrade headers.
+  it("lists and approves devices through wsConnect, against the protocol-4 gateway", async () => {
+    const s = scenario({ gateway: forwardTo(`${inject("gatewayOrigin")}/g/devices-sandbox`) });
+    const jwt = await accessToken();
+    const listed = await call(sandboxEnv(), request("/api/admin/devices", { jwt }), s.deps);
+    expect(listed.response.status).toBe(200);
+    expect(((await listed.response.json()) as { pending: { requestId: string }[] }).pending.map((p) => p.requestId)).toEqual(["req-browser-1"]);
+    const approved = await call(sandboxEnv(), request("/api/admin/devices/req-browser-1/approve", { method: "POST", jwt }), s.deps);
+    expect(approved.response.status).toBe(200);
+    expect(s.calls.filter((name) => name === "wsConnect")).toHaveLength(2);
+  });
 
-    const { response } = await call(sandboxEnv(), request("/api/admin/devices", { jwt: await accessToken() }), { sandboxFactory: () => fake });
+  it("self-approves the Worker's device inside the container, then retries", async () => {
+    let approved = false;
+    const s = scenario({
+      approve: () => {
+        approved = true;
+        return { ok: true };
+      },
+      gateway: () => {
+        const pair = new WebSocketPair();
+        const gateway = pair[1];
+        gateway.accept();
+        gateway.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n1", ts: 1700000000000 } }));
+        gateway.addEventListener("message", (event) => {
+          const frame = JSON.parse(String(event.data)) as { id: string; method: string; params: { device?: { id: string } } };
+          if (frame.method === "connect") {
+            if (!approved) {
+              gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: false, error: { code: "NOT_PAIRED", message: "pairing required", details: { code: "PAIRING_REQUIRED", requestId: "req-worker", deviceId: frame.params.device?.id } } }));
+              gateway.close(1008, "pairing required");
+              return;
+            }
+            gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { type: "hello-ok" } }));
+          } else if (frame.method === "device.pair.list") {
+            gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { pending: [], paired: [] } }));
+          }
+        });
+        return new Response(null, { status: 101, webSocket: pair[0] });
+      },
+    });
+    const { response } = await call(sandboxEnv(), request("/api/admin/devices", { jwt: await accessToken() }), s.deps);
     expect(response.status).toBe(200);
-    const exec = fake.calls.find((entry) => entry.method === "exec");
-    expect(exec?.args[0]).toBe(approveScript);
-    expect((exec?.args[1] as { env: Record<string, string> }).env).toMatchObject({ OPENCLAW_EDGE_APPROVE_REQUEST: "req-worker", OPENCLAW_GATEWAY_TOKEN: GATEWAY_TOKEN });
-    expect(fake.names().filter((name) => name === "wsConnect").length).toBe(2);
-    expect(fake.names()).toContain("writeFile");
+    const approval = s.container.processesStarted.find((process) => process.command === "node /tmp/openclaw-edge-approve-device.mjs");
+    expect(approval?.env).toMatchObject({ OPENCLAW_EDGE_APPROVE_REQUEST: "req-worker", OPENCLAW_GATEWAY_TOKEN: GATEWAY_TOKEN });
+    expect(approval?.sessionId).toMatch(/^openclaw-edge-oneshot-/);
+    expect(s.container.files.get("/tmp/openclaw-edge-approve-device.mjs")).toContain("device.pair.approve");
+    expect(s.calls.filter((name) => name === "wsConnect")).toHaveLength(2);
   });
 });
 

@@ -1,18 +1,36 @@
 /** /cdp shim: 503 without binding or secret, constant-time secret check, tickets, WebSocket relay. */
 import { describe, expect, it } from "vitest";
 import { issueTicket, secretsEqual, ticketValid } from "../src/routes/cdp";
-import { call, originEnv, request, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
+import { call, callOpen, originEnv, request, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
 
 const secret = SECRET_VALUES.CDP_SECRET;
 
-function fakeBrowser(): Fetcher & { calls: string[] } {
+/**
+ * The Browser Rendering binding as its routes are (miniflare's local implementation,
+ * node_modules/miniflare/dist/src/workers/browser-rendering/binding.worker.js:
+ * POST /v1/devtools/browser acquires, GET /v1/devtools/browser/:id connects, DELETE closes).
+ */
+function fakeBrowser(options: { refuseUpgrade?: boolean } = {}): Fetcher & { calls: string[]; upgradeHeaders: Headers[]; closed: Promise<void> } {
   const calls: string[] = [];
+  const upgradeHeaders: Headers[] = [];
+  let markClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
   return {
     calls,
+    upgradeHeaders,
+    closed,
     fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
       const req = new Request(input, init);
-      calls.push(`${req.method} ${new URL(req.url).pathname}`);
+      calls.push(`${req.method} ${new URL(req.url).pathname}${new URL(req.url).search}`);
       if (req.method === "POST") return Response.json({ sessionId: "session-1" });
+      if (req.method === "DELETE") {
+        markClosed();
+        return Response.json({ status: "closed" });
+      }
+      upgradeHeaders.push(req.headers);
+      if (options.refuseUpgrade) return new Response("no", { status: 500 });
       const pair = new WebSocketPair();
       pair[1].accept();
       pair[1].addEventListener("message", (event) => pair[1].send(`cdp:${String(event.data)}`));
@@ -21,7 +39,7 @@ function fakeBrowser(): Fetcher & { calls: string[] } {
     connect: () => {
       throw new Error("not used");
     },
-  } as unknown as Fetcher & { calls: string[] };
+  } as unknown as Fetcher & { calls: string[]; upgradeHeaders: Headers[]; closed: Promise<void> };
 }
 
 describe("CDP shim", () => {
@@ -64,6 +82,31 @@ describe("CDP shim", () => {
     expect(browser.calls).toEqual(["POST /v1/devtools/browser", "GET /v1/devtools/browser/session-1"]);
     expect(secretsIn(logs.join("\n"), [secret])).toEqual([]);
     probe.socket.close(1000, "done");
+  });
+
+  // Item 3: a session per connection, ended when the client goes (not 10 minutes later).
+  it("closes the Browser Rendering session when the client disconnects", async () => {
+    const browser = fakeBrowser();
+    const env = originEnv("cdp", { CDP_SECRET: secret, BROWSER: browser });
+    const { response } = await callOpen(env, request(`/cdp?secret=${secret}`, { headers: { upgrade: "websocket" } }));
+    const probe = new SocketProbe(response.webSocket as WebSocket);
+    probe.socket.send("ping");
+    expect(await probe.next()).toBe("cdp:ping");
+    probe.socket.close(1000, "client done");
+    await browser.closed;
+    expect(browser.calls).toEqual(["POST /v1/devtools/browser", "GET /v1/devtools/browser/session-1", "DELETE /v1/devtools/browser/session-1"]);
+  });
+
+  it("sends the headers a DevTools client sends on the upgrade, and frees a session it could not connect", async () => {
+    const browser = fakeBrowser({ refuseUpgrade: true });
+    const env = originEnv("cdp", { CDP_SECRET: secret, BROWSER: browser });
+    const { response } = await call(env, request(`/cdp?secret=${secret}`, { headers: { upgrade: "websocket" } }));
+    expect(response.status).toBe(502);
+    const [headers] = browser.upgradeHeaders;
+    expect(headers?.get("upgrade")).toBe("websocket");
+    expect(headers?.get("connection")).toBe("Upgrade");
+    expect(headers?.get("sec-websocket-version")).toBe("13");
+    expect(browser.calls).toContain("DELETE /v1/devtools/browser/session-1");
   });
 
   it("never lets /cdp paths fall through to the gateway proxy without Access", async () => {

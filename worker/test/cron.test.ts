@@ -3,58 +3,86 @@ import { describe, expect, it } from "vitest";
 import { createScheduledController, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../src/index";
 import { runWatchdog } from "../src/cron";
-import { BOOT, BOOT_RUN } from "../src/backend/sandbox";
-import { FakeSandbox, GATEWAY_TOKEN, originEnv, sandboxEnv, secretsIn } from "./helpers";
+import { BOOT, BOOT_RUN, createSandboxBackend } from "../src/backend/sandbox";
+import { GATEWAY_TOKEN, originEnv, sandboxEnv, secretsIn } from "./helpers";
+import { scenario, TEST_LIMITS } from "./sandbox-double";
+
+const quiet = { logSink: () => undefined };
 
 describe("cron watchdog", () => {
   it("starts the gateway when it is not running and snapshots through the control API", async () => {
-    const fake = new FakeSandbox();
+    const s = scenario();
     const logs: string[] = [];
-    const report = await runWatchdog(sandboxEnv(), { sandboxFactory: () => fake, logSink: (line) => logs.push(line) });
-    expect(report).toMatchObject({ gateway: { before: "not_running", after: "running" }, snapshot: { ok: true } });
-    expect(fake.calls.find((entry) => entry.method === "startProcess")?.args[0]).toBe(BOOT_RUN);
-    expect(fake.controlRequests).toContainEqual(expect.objectContaining({ method: "POST", path: "/snapshot", authorization: `Bearer ${GATEWAY_TOKEN}` }));
+    const report = await runWatchdog(sandboxEnv(), { ...s.deps, logSink: (line) => logs.push(line) });
+    expect(report).toMatchObject({ gateway: { before: "not_running", after: "running" }, snapshot: { ok: true, result: { reason: "manual" } } });
+    expect(s.boot.runs.map((run) => run.process.command)).toEqual([BOOT_RUN]);
+    expect(s.boot.controlRequests).toContainEqual(expect.objectContaining({ path: "/snapshot", authorization: `Bearer ${GATEWAY_TOKEN}` }));
     expect(secretsIn(logs.join("\n"))).toEqual([]);
   });
 
   it("leaves a running gateway alone", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
-    await runWatchdog(sandboxEnv(), { sandboxFactory: () => fake, logSink: () => undefined });
-    expect(fake.names()).not.toContain("startProcess");
+    const s = scenario();
+    await runWatchdog(sandboxEnv(), { ...s.deps, ...quiet });
+    await runWatchdog(sandboxEnv(), { ...s.deps, ...quiet });
+    expect(s.container.requests.filter((line) => line === "3000 POST /api/process/start")).toHaveLength(1);
   });
 
   it("reports a running gateway to the cron, which has no end-user address, via the control API", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date(Date.now() - 10 * 60_000) });
-    const report = await runWatchdog(sandboxEnv(), { sandboxFactory: () => fake, logSink: () => undefined });
+    const s = scenario();
+    await runWatchdog(sandboxEnv(), { ...s.deps, ...quiet });
+    const report = await runWatchdog(sandboxEnv(), { ...s.deps, ...quiet });
     expect(report).toMatchObject({ gateway: { before: "running", after: "running" } });
-    expect(fake.calls.filter((entry) => entry.method === "containerFetch" && entry.args[1] === "/readyz")).toEqual([]);
+    expect(s.container.requests.filter((line) => line.startsWith("18789 "))).toEqual([]);
   });
 
-  it("still backs up when the gateway cannot start: falls back to boot.py snapshot", async () => {
-    const fake = new FakeSandbox();
-    fake.controlUp = false;
-    fake.startProcess = async () => {
-      throw new Error("container failed to start");
-    };
-    const report = await runWatchdog(sandboxEnv(), { sandboxFactory: () => fake, logSink: () => undefined });
-    expect(report).toMatchObject({ snapshot: { ok: true, result: { snapshot_id: "fallback-1" } } });
-    const exec = fake.calls.find((entry) => entry.method === "exec");
-    expect(exec?.args[0]).toBe(`${BOOT} snapshot`);
-    const options = exec?.args[1] as { env: Record<string, string> };
-    expect(options.env.OPENCLAW_GATEWAY_TOKEN).toBe(GATEWAY_TOKEN);
-    expect(secretsIn(String(exec?.args[0]))).toEqual([]);
+  it("still backs up when the boot cannot start: boot.py snapshot in a session of its own", async () => {
+    const s = scenario({ exitCode: 1 });
+    const report = await runWatchdog(sandboxEnv({ STARTUP_TIMEOUT_MS: "2000" }), { ...s.deps, ...quiet });
+    expect(report).toMatchObject({ gateway: { after: "not_running" }, snapshot: { ok: true, result: { reason: "one-shot" } } });
+    const [oneShot] = s.boot.oneShots;
+    expect(oneShot?.command).toBe(`${BOOT} snapshot`);
+    expect(oneShot?.sessionId).toMatch(/^openclaw-edge-oneshot-/);
+    expect(oneShot?.env.OPENCLAW_GATEWAY_TOKEN).toBe(GATEWAY_TOKEN);
+    expect(secretsIn(oneShot?.command ?? "x")).toEqual([]);
+  });
+
+  // Item 8: the fallback never runs next to a live boot process.
+  it("does not run the one-shot while a boot process exists, even when its control API is down", async () => {
+    const s = scenario({ controlApi: false });
+    const report = await runWatchdog(sandboxEnv({ STARTUP_TIMEOUT_MS: "1500" }), { ...s.deps, ...quiet });
+    expect(report).toMatchObject({ snapshot: { ok: false } });
+    expect(s.boot.oneShots).toEqual([]);
+    expect(s.boot.runs.map((run) => run.process.running)).toEqual([true]);
+  });
+
+  it("reports a restore in progress instead of snapshotting (or falling back)", async () => {
+    const s = scenario({ restoreMs: 30_000 });
+    const report = await runWatchdog(sandboxEnv({ STARTUP_TIMEOUT_MS: "1500" }), { ...s.deps, ...quiet });
+    expect(report).toMatchObject({ snapshot: { ok: false, status: 409 } });
+    expect(s.boot.snapshots).toEqual([]);
+    expect(s.boot.oneShots).toEqual([]);
+  });
+
+  // Item 7: a one-shot that times out blocks nothing else.
+  it("starts the gateway right after a one-shot that timed out", async () => {
+    const s = scenario({ exitCode: 1, oneShotMs: 60_000 });
+    const backend = createSandboxBackend(sandboxEnv(), s.handle, undefined, { ...TEST_LIMITS, oneShotTimeoutMs: 300 });
+    await backend.ensureRunning(1_500); // the boot fails, the container stays up
+    const snapshot = await backend.snapshot();
+    expect(snapshot).toMatchObject({ ok: false, status: 504 });
+    expect(s.container.live().map((process) => process.command)).toEqual([`${BOOT} snapshot`]);
+    s.boot.model.exitCode = null;
+    expect(await backend.ensureRunning(5_000)).toMatchObject({ state: "running" });
   });
 
   it("snapshots through CONTROL_ORIGIN for the origin backend", async () => {
     const env = originEnv("cron", { CONTROL_ORIGIN: `${originEnv("cron").GATEWAY_ORIGIN as string}/control` });
-    const report = await runWatchdog(env, { logSink: () => undefined });
+    const report = await runWatchdog(env, quiet);
     expect(report).toMatchObject({ gateway: { before: "running" }, snapshot: { ok: true, result: { snapshot_id: "snap1" } } });
   });
 
   it("skips with the missing names when configuration is incomplete", async () => {
-    const report = await runWatchdog({}, { logSink: () => undefined });
+    const report = await runWatchdog({}, quiet);
     expect(report).toMatchObject({ skipped: expect.arrayContaining(["MOLTBOT_GATEWAY_TOKEN"]) as unknown });
   });
 

@@ -1,7 +1,8 @@
 /** /debug/* exists only with DEBUG_ROUTES=true, shows names not values, has no exec route. */
 import { describe, expect, it } from "vitest";
 import { BOOT_RUN } from "../src/backend/sandbox";
-import { accessToken, call, FakeSandbox, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+import { scenario } from "./sandbox-double";
 
 describe("debug routes", () => {
   it("are 404 unless DEBUG_ROUTES=true", async () => {
@@ -16,8 +17,8 @@ describe("debug routes", () => {
   });
 
   it("show which names are set, never values", async () => {
-    const fake = new FakeSandbox();
-    const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/env", { jwt: await accessToken() }), { sandboxFactory: () => fake });
+    const s = scenario();
+    const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/env", { jwt: await accessToken() }), s.deps);
     const text = await response.text();
     expect(response.status).toBe(200);
     expect(secretsIn(text)).toEqual([]);
@@ -27,28 +28,31 @@ describe("debug routes", () => {
   });
 
   it("list processes and redact logs and config", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
-    fake.execResults['cat "${OPENCLAW_STATE_DIR:-$HOME/.openclaw}/openclaw.json"'] = {
-      success: true, exitCode: 0, stderr: "",
-      stdout: JSON.stringify({ gateway: { auth: { mode: "token", token: "test-gateway-token-6f1c2a9e" }, port: 18789 }, channels: { telegram: { botToken: "123456:telegram-test-token", dmPolicy: "pairing" } } }),
-    };
+    const s = scenario({
+      banner: `gateway up, token=${GATEWAY_TOKEN}\n`,
+      config: { gateway: { auth: { mode: "token", token: "test-gateway-token-6f1c2a9e" }, port: 18789 }, channels: { telegram: { botToken: "123456:telegram-test-token", dmPolicy: "pairing" } } },
+    });
     const env = sandboxEnv({ DEBUG_ROUTES: "true" });
     const jwt = await accessToken();
-    const deps = { sandboxFactory: () => fake };
-    const processes = await call(env, request("/debug/processes", { jwt }), deps);
-    expect(await processes.response.json()).toMatchObject({ processes: [{ id: "p1", command: BOOT_RUN }] });
-    const logs = await (await call(env, request("/debug/logs?id=p1", { jwt }), deps)).response.text();
+    const before = await call(env, request("/debug/processes", { jwt }), s.deps);
+    expect(await before.response.json()).toEqual({ processes: [] }); // a stopped container is not started for a listing
+    expect(s.container.starts).toBe(0);
+    await call(env, request("/warm", { jwt }), s.deps);
+    const processes = await call(env, request("/debug/processes", { jwt }), s.deps);
+    const listed = (await processes.response.json()) as { processes: { id: string; command: string }[] };
+    expect(listed.processes).toMatchObject([{ command: BOOT_RUN, status: "running" }]);
+    const logs = await (await call(env, request(`/debug/logs?id=${listed.processes[0]?.id ?? ""}`, { jwt }), s.deps)).response.text();
+    expect(logs).toContain("gateway up");
     expect(secretsIn(logs)).toEqual([]);
-    const config = await (await call(env, request("/debug/container-config", { jwt }), deps)).response.text();
+    const config = await (await call(env, request("/debug/container-config", { jwt }), s.deps)).response.text();
     expect(secretsIn(config)).toEqual([]);
     expect(JSON.parse(config)).toMatchObject({ gateway: { port: 18789, auth: { mode: "token" } }, channels: { telegram: { dmPolicy: "pairing" } } });
   });
 
   it("have no command execution route", async () => {
-    const fake = new FakeSandbox();
-    const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/cli?cmd=id", { jwt: await accessToken() }), { sandboxFactory: () => fake });
-    expect(fake.names()).not.toContain("exec");
+    const s = scenario();
+    const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/cli?cmd=id", { jwt: await accessToken() }), s.deps);
+    expect(s.container.requests.filter((line) => line.includes("/api/execute"))).toEqual([]);
     expect(response.status).not.toBe(200);
   });
 });

@@ -1,4 +1,4 @@
-/** Test helpers that run inside workerd: environments, Access tokens, app calls, sockets, a Sandbox double. */
+/** Test helpers that run inside workerd: environments, Access tokens, app calls, sockets. The Sandbox double is in ./sandbox-double/. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
 import "./provided";
@@ -6,8 +6,8 @@ import { SignJWT, importJWK, type JWK } from "jose";
 import { createApp } from "../src/app";
 import type { Env } from "../src/config";
 import type { Deps } from "../src/context";
-import type { ExecOutcome, SandboxLike, SandboxProcess } from "../src/backend/sandbox";
 import { AUD, GATEWAY_TOKEN, SECRET_VALUES, TEAM_DOMAIN } from "./fixtures/constants";
+import { sandboxNamespace } from "./sandbox-double";
 
 export { AUD, GATEWAY_TOKEN, SECRET_VALUES, TEAM_DOMAIN };
 export const ISSUER = `https://${TEAM_DOMAIN}`;
@@ -26,7 +26,7 @@ export function originEnv(scenario: string, overrides: Record<string, unknown> =
   };
 }
 
-/** Everything the sandbox backend requires, plus a SANDBOX stand-in (the factory is replaced anyway). */
+/** Everything the sandbox backend requires; SANDBOX is the real Durable Object binding (whose container is faked). */
 export function sandboxEnv(overrides: Record<string, unknown> = {}): Env {
   return {
     CF_ACCESS_TEAM_DOMAIN: TEAM_DOMAIN,
@@ -36,8 +36,7 @@ export function sandboxEnv(overrides: Record<string, unknown> = {}): Env {
     ...SECRET_VALUES,
     R2_BUCKET_NAME: "bucket-test",
     TELEGRAM_DM_ALLOW_FROM: "111,222",
-    // Never used: tests replace the factory; the sandbox backend only checks the binding exists.
-    SANDBOX: {} as unknown as Env["SANDBOX"],
+    SANDBOX: sandboxNamespace(),
     ...overrides,
   };
 }
@@ -87,6 +86,15 @@ export async function call(env: Env, request: Request, deps: Deps = {}): Promise
   return { response, logs };
 }
 
+/** Like call(), but hands the response over at once, as the runtime does; `settled` is the waitUntil work. */
+export async function callOpen(env: Env, request: Request, deps: Deps = {}): Promise<Called & { settled: Promise<void> }> {
+  const logs: string[] = [];
+  const app = createApp({ ...deps, logSink: (line) => logs.push(line) });
+  const ctx = createExecutionContext();
+  const response = await app.fetch(request, env, ctx);
+  return { response, logs, settled: waitOnExecutionContext(ctx) };
+}
+
 export function request(path: string, init: RequestInit & { jwt?: string; cookieJwt?: string; browser?: boolean } = {}): Request {
   const headers = new Headers(init.headers);
   if (init.jwt) headers.set("cf-access-jwt-assertion", init.jwt);
@@ -130,99 +138,6 @@ export class SocketProbe {
 
   async nextJson(): Promise<Record<string, unknown>> {
     return JSON.parse(await this.next()) as Record<string, unknown>;
-  }
-}
-
-export interface Recorded {
-  method: string;
-  args: unknown[];
-}
-
-/** A Sandbox SDK double that records every call; behaviour is set per test. */
-export class FakeSandbox implements SandboxLike {
-  calls: Recorded[] = [];
-  processes: SandboxProcess[] = [];
-  ready = true;
-  controlUp = true;
-  readyAfterProbes = 0;
-  controlRequests: { method: string; path: string; authorization: string | null; body: string }[] = [];
-  gatewayRequests: Request[] = [];
-  execResults: Record<string, ExecOutcome> = {};
-  wsHandler: ((request: Request) => Response) | undefined;
-
-  private record(method: string, ...args: unknown[]) {
-    this.calls.push({ method, args });
-  }
-
-  names(): string[] {
-    return this.calls.map((entry) => entry.method);
-  }
-
-  async startProcess(command: string, options: { env: Record<string, string>; processId?: string }): Promise<SandboxProcess> {
-    this.record("startProcess", command, options);
-    const id = options.processId ?? `proc-${this.processes.length + 1}`;
-    if (this.processes.some((process) => process.id === id && process.status === "running")) throw new Error(`process ${id} already exists`);
-    const process = { id, command, status: "running", startTime: new Date() };
-    this.processes.push(process);
-    return process;
-  }
-
-  async listProcesses(): Promise<SandboxProcess[]> {
-    this.record("listProcesses");
-    return this.processes;
-  }
-
-  async killProcess(id: string, signal?: string): Promise<void> {
-    this.record("killProcess", id, signal);
-    this.processes = this.processes.map((process) => (process.id === id ? { ...process, status: "killed" } : process));
-  }
-
-  async containerFetch(request: Request, port: number): Promise<Response> {
-    const url = new URL(request.url);
-    this.record("containerFetch", port, url.pathname);
-    if (port === 18790) {
-      const body = await request.text();
-      this.controlRequests.push({ method: request.method, path: url.pathname, authorization: request.headers.get("authorization"), body });
-      if (!this.controlUp) throw new Error("connection refused on 18790");
-      if (url.pathname === "/snapshot") return Response.json({ ok: true, snapshot_id: "s1", skipped: false, reason: "changed" });
-      if (url.pathname === "/gateway/restart") return Response.json({ ok: true });
-      if (url.pathname === "/gateway/ready") {
-        if (this.readyAfterProbes > 0) {
-          this.readyAfterProbes -= 1;
-          return Response.json({ ok: true, ready: false, http_status: 503, detail: "/readyz answered HTTP 503" });
-        }
-        return Response.json(this.ready ? { ok: true, ready: true, http_status: 200, detail: null } : { ok: true, ready: false, http_status: 503, detail: "/readyz answered HTTP 503 (failing: channels)" });
-      }
-      return Response.json({ ok: true, path: url.pathname });
-    }
-    // Like the real gateway behind containerFetch, where the Worker's side is a trusted proxy
-    // address that must name the client: a probe straight to /readyz without one gets 403.
-    if (url.pathname === "/readyz" && request.headers.get("x-forwarded-for") === null) {
-      return Response.json({ error: { message: "Proxy client attribution is required.", type: "proxy_attribution_required" } }, { status: 403 });
-    }
-    this.gatewayRequests.push(request);
-    return Response.json({ proxied: url.pathname, authorization: request.headers.get("authorization") });
-  }
-
-  async wsConnect(request: Request, port: number): Promise<Response> {
-    this.record("wsConnect", port, new URL(request.url).pathname);
-    if (this.wsHandler) return this.wsHandler(request);
-    return new Response("no websocket", { status: 502 });
-  }
-
-  async exec(command: string, options: { env?: Record<string, string>; timeout?: number }): Promise<ExecOutcome> {
-    this.record("exec", command, options);
-    return this.execResults[command] ?? { success: true, exitCode: 0, stdout: JSON.stringify({ ok: true, snapshot_id: "fallback-1" }), stderr: "" };
-  }
-
-  async getProcessLogs(id: string): Promise<{ stdout: string; stderr: string }> {
-    this.record("getProcessLogs", id);
-    return { stdout: `gateway up, token=${GATEWAY_TOKEN}`, stderr: `Authorization: Bearer ${GATEWAY_TOKEN}` };
-  }
-
-  async writeFile(path: string, content: string): Promise<unknown> {
-    this.record("writeFile", path, content.length);
-    return { success: true };
   }
 }
 

@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { createLogger, redactHeaders, redactText, redactValue } from "../src/lib/log";
 import { BOOT_RUN } from "../src/backend/sandbox";
-import { accessToken, call, FakeSandbox, GATEWAY_TOKEN, request, sandboxEnv, SECRET_VALUES, secretsIn } from "./helpers";
+import { accessToken, call, GATEWAY_TOKEN, request, sandboxEnv, SECRET_VALUES, secretsIn } from "./helpers";
+import { scenario } from "./sandbox-double";
 
 describe("redaction", () => {
   it("removes sensitive URL parameters", () => {
@@ -36,20 +37,24 @@ describe("redaction", () => {
 
 describe("no secret value in any response or log line", () => {
   it("holds across the route table with every secret set and debug routes on", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
+    const s = scenario({
+      banner: `gateway up, token=${GATEWAY_TOKEN}\nAuthorization: Bearer ${GATEWAY_TOKEN}\n`,
+      config: { gateway: { auth: { mode: "token", token: GATEWAY_TOKEN } }, channels: { telegram: { botToken: SECRET_VALUES.TELEGRAM_BOT_TOKEN } } },
+    });
+    await call(sandboxEnv(), request("/warm", { jwt: await accessToken() }), s.deps);
+    const id = s.container.list().find((record) => record.command === BOOT_RUN)?.id ?? "none";
     const cdpBrowser = { fetch: async () => Response.json({ sessionId: "s" }) } as unknown as Fetcher;
     const env = sandboxEnv({ DEBUG_ROUTES: "true", BROWSER: cdpBrowser });
     const jwt = await accessToken();
-    const paths = ["/sandbox-health", "/api/status", "/_admin/", "/api/admin/backup", "/api/admin/snapshots", "/debug/version", "/debug/env", "/debug/processes", "/debug/logs?id=p1", "/debug/container-config"];
+    const paths = ["/sandbox-health", "/api/status", "/_admin/", "/api/admin/backup", "/api/admin/snapshots", "/debug/version", "/debug/env", "/debug/processes", `/debug/logs?id=${id}`, "/debug/logs?source=gateway", "/debug/container-config"];
     const seen: string[] = [];
     for (const path of paths) {
-      const { response, logs } = await call(env, request(path, { jwt, headers: { "cf-connecting-ip": "203.0.113.1" } }), { sandboxFactory: () => fake });
+      const { response, logs } = await call(env, request(path, { jwt, headers: { "cf-connecting-ip": "203.0.113.1" } }), s.deps);
       const headers = [...response.headers.entries()].map(([name, value]) => `${name}: ${value}`).join("\n");
       seen.push(path, headers, await response.text(), ...logs);
     }
     // Proxied gateway answers are not included: the double echoes request headers on purpose.
-    const cdp = await call(env, request("/cdp/json/version", { headers: { "x-cdp-secret": SECRET_VALUES.CDP_SECRET } }), { sandboxFactory: () => fake });
+    const cdp = await call(env, request("/cdp/json/version", { headers: { "x-cdp-secret": SECRET_VALUES.CDP_SECRET } }), s.deps);
     seen.push(await cdp.response.text(), ...cdp.logs);
     expect(cdp.response.status).toBe(200);
     expect(secretsIn(seen.join("\n"), [GATEWAY_TOKEN, ...Object.values(SECRET_VALUES), jwt])).toEqual([]);

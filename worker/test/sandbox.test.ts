@@ -1,134 +1,161 @@
-/** The Sandbox backend against a test double that records every SDK call. */
+/**
+ * The Sandbox backend against the real @cloudflare/sandbox Durable Object, whose container is the
+ * fake of test/sandbox-double/ (the SDK server's protocol, the boot code's contract).
+ */
 import { describe, expect, it } from "vitest";
-import { BOOT_RUN, realSandboxFactory } from "../src/backend/sandbox";
-import { accessToken, call, FakeSandbox, GATEWAY_TOKEN, HOST, request, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
+import { runInDurableObject } from "cloudflare:test";
+import { BOOT_RUN, DEFAULT_LIMITS, readinessCallBudget, realSandboxFactory, sandboxOptions } from "../src/backend/sandbox";
+import { accessToken, call, callOpen, GATEWAY_TOKEN, HOST, request, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
+import { Gate, sandboxNamespace, scenario } from "./sandbox-double";
 
-function deps(fake: FakeSandbox) {
-  return { sandboxFactory: () => fake };
+const jwt = () => accessToken();
+
+async function until(check: () => boolean | Promise<boolean>, what: string, tries = 400): Promise<void> {
+  for (let i = 0; i < tries; i += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`never happened: ${what}`);
 }
 
+const starts = (requests: string[]) => requests.filter((line) => line === "3000 POST /api/process/start").length;
+
 describe("sandbox backend", () => {
-  it("starts the boot command with secrets as environment, waits for /readyz, then proxies with the token", async () => {
-    const fake = new FakeSandbox();
-    fake.readyAfterProbes = 2;
-    const { response, logs } = await call(sandboxEnv(), request("/api/chat", { jwt: await accessToken() }), deps(fake));
+  it("starts the boot command with secrets as environment, waits for readiness, then proxies with the token", async () => {
+    const s = scenario({ gatewayReadyMs: 300 });
+    const { response, logs } = await call(sandboxEnv(), request("/api/chat", { jwt: await jwt() }), s.deps);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ proxied: "/api/chat", authorization: `Bearer ${GATEWAY_TOKEN}` });
+    expect(await response.json()).toMatchObject({ proxied: "/api/chat", authorization: `Bearer ${GATEWAY_TOKEN}` });
 
-    const start = fake.calls.find((entry) => entry.method === "startProcess");
-    expect(start?.args[0]).toBe(BOOT_RUN);
-    const env = (start?.args[1] as { env: Record<string, string> }).env;
-    expect(env.OPENCLAW_GATEWAY_TOKEN).toBe(GATEWAY_TOKEN);
-    expect(env.MOLTBOT_GATEWAY_TOKEN).toBeUndefined();
-    expect(env.BACKUP_PASSWORD).toBe(SECRET_VALUES.BACKUP_PASSWORD);
-    expect(env.TELEGRAM_DM_ALLOW_FROM).toBe("111,222");
-    expect(env.R2_BUCKET_NAME).toBe("bucket-test");
-    expect(env.CF_ACCESS_AUD).toBeUndefined();
-    expect(env.OPENCLAW_GATEWAY_BIND).toBe("lan");
-    expect(secretsIn(String(start?.args[0]))).toEqual([]);
+    const [run] = s.boot.runs;
+    expect(run?.process.command).toBe(BOOT_RUN);
+    expect(run?.env.OPENCLAW_GATEWAY_TOKEN).toBe(GATEWAY_TOKEN);
+    expect(run?.env.MOLTBOT_GATEWAY_TOKEN).toBeUndefined();
+    expect(run?.env.BACKUP_PASSWORD).toBe(SECRET_VALUES.BACKUP_PASSWORD);
+    expect(run?.env.TELEGRAM_DM_ALLOW_FROM).toBe("111,222");
+    expect(run?.env.R2_BUCKET_NAME).toBe("bucket-test");
+    expect(run?.env.CF_ACCESS_AUD).toBeUndefined();
+    expect(run?.env.OPENCLAW_GATEWAY_BIND).toBe("lan");
+    expect(secretsIn(run?.process.command ?? "x")).toEqual([]);
 
-    const readyProbes = fake.calls.filter((entry) => entry.method === "containerFetch" && entry.args[1] === "/gateway/ready");
-    expect(readyProbes.length).toBe(3);
-    expect(readyProbes.every((entry) => entry.args[0] === 18790)).toBe(true);
-    expect(fake.controlRequests.filter((entry) => entry.path === "/gateway/ready").every((entry) => entry.authorization === `Bearer ${GATEWAY_TOKEN}`)).toBe(true);
+    const probes = s.boot.controlRequests.filter((entry) => entry.path === "/gateway/ready");
+    expect(probes.length).toBeGreaterThan(1);
+    expect(probes.every((entry) => entry.authorization === `Bearer ${GATEWAY_TOKEN}`)).toBe(true);
     expect(secretsIn(logs.join("\n"))).toEqual([]);
   });
 
   it("names the end user in X-Forwarded-For on proxied requests, but not on the control API", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
-    const controlForwarded: (string | null)[] = [];
-    const original = fake.containerFetch.bind(fake);
-    fake.containerFetch = async (req, port) => {
-      if (port === 18790) controlForwarded.push(req.headers.get("x-forwarded-for"));
-      return original(req, port);
-    };
-    await call(sandboxEnv(), request("/x", { jwt: await accessToken(), headers: { "cf-connecting-ip": "198.51.100.23" } }), deps(fake));
-    expect(controlForwarded).toEqual([null]);
-    expect(fake.gatewayRequests[0]?.headers.get("x-forwarded-for")).toBe("198.51.100.23");
+    const s = scenario();
+    const { response } = await call(sandboxEnv(), request("/x", { jwt: await jwt(), headers: { "cf-connecting-ip": "198.51.100.23" } }), s.deps);
+    expect(await response.json()).toMatchObject({ forwardedFor: "198.51.100.23" });
+    expect(s.boot.controlRequests.length).toBeGreaterThan(0);
+    expect(s.boot.controlRequests.every((entry) => entry.forwardedFor === null)).toBe(true);
   });
 
   it("passes the gateway's own reason on when it is not ready", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date(Date.now() - 10 * 60_000) });
-    fake.ready = false;
-    const { response } = await call(sandboxEnv(), request("/api/status", { jwt: await accessToken() }), deps(fake));
-    expect(await response.json()).toMatchObject({ state: "not_responding", detail: "/readyz answered HTTP 503 (failing: channels)" });
+    const s = scenario({ gatewayReadyMs: 60_000 });
+    const env = sandboxEnv({ STARTUP_TIMEOUT_MS: "1" });
+    await call(env, request("/warm", { jwt: await jwt() }), s.deps);
+    let body: { state?: string; detail?: string } = {};
+    await until(async () => {
+      body = (await (await call(env, request("/api/status", { jwt: await jwt() }), s.deps)).response.json()) as typeof body;
+      return body.detail !== undefined && !body.detail.includes("restored");
+    }, "past the restore");
+    expect(body).toMatchObject({ state: "not_responding", detail: "/readyz answered HTTP 503" });
   });
 
-  it("starts one gateway when two requests race on a cold container", async () => {
-    const fake = new FakeSandbox();
-    const jwt = await accessToken();
-    const [first, second] = await Promise.all([
-      call(sandboxEnv(), request("/a", { jwt }), deps(fake)),
-      call(sandboxEnv(), request("/b", { jwt }), deps(fake)),
-    ]);
-    expect([first.response.status, second.response.status]).toEqual([200, 200]);
-    expect(fake.processes.filter((process) => process.status === "running")).toHaveLength(1);
-    expect(fake.calls.find((entry) => entry.method === "startProcess")?.args[1]).toMatchObject({ processId: "openclaw-gateway" });
+  // Item 2: the SDK runs a duplicate process id again, so two starts mean two boots.
+  it("starts exactly one boot for many concurrent cold requests", async () => {
+    const s = scenario({ gatewayReadyMs: 200 });
+    const token = await jwt();
+    const paths = ["/", "/favicon.ico", "/api/a", "/api/b", "/api/c", "/assets/x.js", "/api/d", "/api/e"];
+    const answers = await Promise.all(paths.map((path) => call(sandboxEnv(), request(path, { jwt: token, browser: path === "/" }), s.deps)));
+    expect(answers.map((a) => a.response.status)).toEqual(paths.map(() => 200));
+    expect(starts(s.container.requests)).toBe(1);
+    expect(s.boot.runs.map((r) => r.outcome)).toEqual(["booted"]);
+    expect(s.container.live().filter((p) => p.command === BOOT_RUN)).toHaveLength(1);
   });
 
-  it("does not start a second gateway when one is running", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
-    await call(sandboxEnv(), request("/x", { jwt: await accessToken() }), deps(fake));
-    expect(fake.names()).not.toContain("startProcess");
+  it("does not start a second boot when one is running", async () => {
+    const s = scenario();
+    await call(sandboxEnv(), request("/one", { jwt: await jwt() }), s.deps);
+    await call(sandboxEnv(), request("/two", { jwt: await jwt() }), s.deps);
+    expect(starts(s.container.requests)).toBe(1);
   });
 
-  it("serves the loading page to browsers during a cold start and starts the gateway in the background", async () => {
-    const fake = new FakeSandbox();
-    fake.ready = false;
-    const { response } = await call(sandboxEnv(), request("/", { jwt: await accessToken(), browser: true }), deps(fake));
+  // Item 9: the loading page does not wait for the container.
+  it("serves the loading page at once while the container is still being provisioned", async () => {
+    const s = scenario();
+    s.container.provisioning = new Gate();
+    const { response, settled } = await callOpen(sandboxEnv(), request("/", { jwt: await jwt(), browser: true }), s.deps);
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain("Starting OpenClaw");
     expect(html).toContain("/api/status");
-    expect(fake.names()).toContain("startProcess");
+    await until(() => s.container.starts === 1, "the background start began");
+    const status = await call(sandboxEnv(), request("/api/status", { jwt: await jwt() }), s.deps);
+    expect(await status.response.json()).toMatchObject({ state: "starting", detail: "the container is starting" });
+    s.container.provisioning.open();
+    await settled;
+    expect(s.boot.runs.map((r) => r.outcome)).toEqual(["booted"]);
   });
 
-  it("gives up after STARTUP_TIMEOUT_MS with 503", async () => {
-    const fake = new FakeSandbox();
-    fake.ready = false;
-    const { response } = await call(sandboxEnv({ STARTUP_TIMEOUT_MS: "1500" }), request("/api/x", { jwt: await accessToken() }), deps(fake));
+  it("gives up after STARTUP_TIMEOUT_MS with 503 and Retry-After", async () => {
+    const s = scenario({ gatewayReadyMs: 60_000 });
+    const { response } = await call(sandboxEnv({ STARTUP_TIMEOUT_MS: "1500" }), request("/api/x", { jwt: await jwt() }), s.deps);
     expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("10");
     expect(await response.json()).toMatchObject({ state: "not_responding" });
   });
 
-  it("reports status from /readyz: not_running, starting, running", async () => {
-    const fake = new FakeSandbox();
-    const jwt = await accessToken();
-    const state = async () => ((await (await call(sandboxEnv(), request("/api/status", { jwt }), deps(fake))).response.json()) as { state: string }).state;
-    expect(await state()).toBe("not_running");
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
-    fake.ready = false;
-    expect(await state()).toBe("starting");
-    fake.processes[0] = { id: "p1", command: BOOT_RUN, status: "running", startTime: new Date(Date.now() - 10 * 60_000) };
-    expect(await state()).toBe("not_responding");
-    fake.ready = true;
-    expect(await state()).toBe("running");
+  // Item 9: a start error is a clear answer, not a 500.
+  it("turns a container that cannot start into a clear 503 and a status the loading page shows", async () => {
+    const s = scenario();
+    s.container.startError = "no such image: registry.cloudflare.com/openclaw-edge:gone";
+    const api = await call(sandboxEnv(), request("/api/x", { jwt: await jwt() }), s.deps);
+    expect(api.response.status).toBe(503);
+    const body = (await api.response.json()) as { state: string; detail: string };
+    expect(body.state).toBe("not_running");
+    expect(body.detail).toMatch(/cannot start.*permanent error.*retrying will not help/s);
+    const page = await call(sandboxEnv(), request("/", { jwt: await jwt(), browser: true }), s.deps);
+    expect(page.response.status).toBe(200);
+    expect(await page.response.text()).toContain("Starting OpenClaw");
+    const status = await call(sandboxEnv(), request("/api/status", { jwt: await jwt() }), s.deps);
+    expect(((await status.response.json()) as { detail: string }).detail).toMatch(/^last start failed .*cannot start/);
   });
 
-  it("proxies WebSockets through wsConnect with the token injected", async () => {
-    const fake = new FakeSandbox();
+  it("reports status without starting anything: not_running, starting, running", async () => {
+    const s = scenario({ gatewayReadyMs: 1_000 });
+    const state = async () =>
+      ((await (await call(sandboxEnv(), request("/api/status", { jwt: await jwt() }), s.deps)).response.json()) as { state: string }).state;
+    expect(await state()).toBe("not_running");
+    expect(s.container.starts).toBe(0);
+    await call(sandboxEnv({ STARTUP_TIMEOUT_MS: "1" }), request("/api/kick", { jwt: await jwt() }), s.deps);
+    expect(await state()).toBe("starting");
+    await until(async () => (await state()) === "running", "running");
+  });
+
+  // Item 1 (proxy side): the browser's upgrade is re-sent with both headers.
+  it("proxies WebSockets through wsConnect with both upgrade headers and the token injected", async () => {
     let upstreamFrames: string[] = [];
-    let upstreamAuthorization: string | null = null;
-    fake.wsHandler = (req) => {
-      upstreamAuthorization = req.headers.get("authorization");
-      const pair = new WebSocketPair();
-      const gatewaySide = pair[1];
-      gatewaySide.accept();
-      gatewaySide.addEventListener("message", (event) => {
-        upstreamFrames = [...upstreamFrames, String(event.data)];
-        gatewaySide.send(`ack:${String(event.data).length}`);
-        if (upstreamFrames.length === 2) gatewaySide.close(4100, "gateway done");
-      });
-      return new Response(null, { status: 101, webSocket: pair[0] });
-    };
-    const { response } = await call(
-      sandboxEnv(),
-      request("/", { jwt: await accessToken(), headers: { upgrade: "websocket", origin: HOST } }),
-      deps(fake),
-    );
+    let upstreamHeaders: Headers | undefined;
+    const s = scenario({
+      gateway: (req) => {
+        upstreamHeaders = req.headers;
+        const pair = new WebSocketPair();
+        const gatewaySide = pair[1];
+        gatewaySide.accept();
+        gatewaySide.addEventListener("message", (event) => {
+          upstreamFrames = [...upstreamFrames, String(event.data)];
+          gatewaySide.send(`ack:${String(event.data).length}`);
+          if (upstreamFrames.length === 2) gatewaySide.close(4100, "gateway done");
+        });
+        return new Response(null, { status: 101, webSocket: pair[0] });
+      },
+    });
+    await call(sandboxEnv(), request("/warm", { jwt: await jwt() }), s.deps);
+    // Only `Upgrade`, as a Worker can receive it: the SDK needs `Connection: upgrade` too.
+    const { response } = await call(sandboxEnv(), request("/", { jwt: await jwt(), headers: { upgrade: "websocket", origin: HOST } }), s.deps);
     expect(response.status).toBe(101);
     const probe = new SocketProbe(response.webSocket as WebSocket);
     probe.socket.send(JSON.stringify({ type: "req", id: "c", method: "connect", params: { auth: {} } }));
@@ -137,33 +164,99 @@ describe("sandbox backend", () => {
     expect(await probe.next()).toBe("ack:6");
     expect(await probe.closed).toEqual({ code: 4100, reason: "gateway done" });
     expect((JSON.parse(upstreamFrames[0] ?? "{}") as { params: { auth: { password: string } } }).params.auth.password).toBe(GATEWAY_TOKEN);
-    expect(upstreamAuthorization).toBe(`Bearer ${GATEWAY_TOKEN}`);
-    expect(fake.names()).toContain("wsConnect");
+    expect(upstreamHeaders?.get("authorization")).toBe(`Bearer ${GATEWAY_TOKEN}`);
+    expect(s.calls).toContain("wsConnect");
   });
 
-  it("restarts through the control API, or by replacing the process when it is down", async () => {
-    const fake = new FakeSandbox();
-    fake.processes.push({ id: "p1", command: BOOT_RUN, status: "running", startTime: new Date() });
-    const jwt = await accessToken();
-    const first = await call(sandboxEnv(), request("/api/admin/gateway/restart", { method: "POST", jwt, headers: { "sec-fetch-site": "same-origin" } }), deps(fake));
-    expect(first.response.status).toBe(200);
-    expect(fake.controlRequests.at(-1)).toMatchObject({ method: "POST", path: "/gateway/restart", authorization: `Bearer ${GATEWAY_TOKEN}` });
-    expect(fake.names()).not.toContain("killProcess");
+  // Item 9: control calls start the boot first instead of waiting 90 s for a closed port.
+  it("starts the boot before an admin control call on a stopped container", async () => {
+    const s = scenario();
+    const { response } = await call(sandboxEnv(), request("/api/admin/backup", { jwt: await jwt() }), s.deps);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ backup: { configured: true }, control_error: null });
+    expect(s.boot.runs).toHaveLength(1);
+  });
 
-    fake.controlUp = false;
-    const second = await call(sandboxEnv(), request("/api/admin/gateway/restart", { method: "POST", jwt, headers: { "sec-fetch-site": "same-origin" } }), deps(fake));
-    expect(second.response.status).toBe(200);
-    expect(fake.calls.find((entry) => entry.method === "killProcess")?.args[0]).toBe("p1");
-    expect(fake.calls.filter((entry) => entry.method === "startProcess").length).toBe(1);
+  // Item 11: restart picks up the current configuration.
+  it("restarts into a new process with the current configuration, after a graceful stop", async () => {
+    const s = scenario();
+    await call(sandboxEnv(), request("/warm", { jwt: await jwt() }), s.deps);
+    const changed = sandboxEnv({ TELEGRAM_DM_ALLOW_FROM: "333" });
+    const { response } = await call(changed, request("/api/admin/gateway/restart", { method: "POST", jwt: await jwt() }), s.deps);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ok: true, restarted: "process", stop: "graceful" });
+    expect(s.boot.runs.map((r) => r.env.TELEGRAM_DM_ALLOW_FROM)).toEqual(["111,222", "333"]);
+    expect(s.boot.runs[0]?.process.running).toBe(false);
+    expect(s.boot.snapshots.map((snap) => snap.trigger)).toEqual(["shutdown"]);
+    expect(s.container.live().filter((p) => p.command === BOOT_RUN)).toHaveLength(1);
+  });
+
+  // Item 11: backups go on across a gateway-token rotation.
+  it("keeps backing up after the gateway token was rotated", async () => {
+    const s = scenario();
+    await call(sandboxEnv(), request("/warm", { jwt: await jwt() }), s.deps);
+    const rotated = sandboxEnv({ MOLTBOT_GATEWAY_TOKEN: "rotated-gateway-token-0d7e" });
+    const { response } = await call(rotated, request("/api/admin/backup", { method: "POST", jwt: await accessToken() }), s.deps);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ok: true, restarted: { stop: "killed" } });
+    expect(s.boot.snapshots.map((snap) => snap.trigger)).toEqual(["shutdown"]);
+    expect(s.boot.runs.at(-1)?.env.OPENCLAW_GATEWAY_TOKEN).toBe("rotated-gateway-token-0d7e");
+    await until(async () => ((await (await call(rotated, request("/api/status", { jwt: await jwt() }), s.deps)).response.json()) as { state: string }).state === "running", "new boot up");
+    const again = await call(rotated, request("/api/admin/backup", { method: "POST", jwt: await accessToken() }), s.deps);
+    expect(await again.response.json()).toMatchObject({ ok: true, reason: "manual" });
+  });
+
+  // Item 4 + Also: the lifetime and the timeouts the SDK stores.
+  it("turns keepAlive off in the Durable Object when sleepAfter is a duration, and clamps the port timeout", async () => {
+    const s = scenario();
+    const stub = sandboxNamespace().get(sandboxNamespace().idFromName(s.id));
+    const stored = () =>
+      runInDurableObject(stub, async (_instance, state: DurableObjectState) => ({
+        keepAlive: await state.storage.get<boolean>("keepAliveEnabled"),
+        timeouts: await state.storage.get<{ portReadyTimeoutMS: number }>("containerTimeouts"),
+      }));
+    await call(sandboxEnv({ SANDBOX_SLEEP_AFTER: "never" }), request("/api/status", { jwt: await jwt() }), s.deps);
+    await until(async () => (await stored()).keepAlive === true, "keepAlive on");
+    await call(sandboxEnv({ SANDBOX_SLEEP_AFTER: "10m", STARTUP_TIMEOUT_MS: "5000" }), request("/api/status", { jwt: await jwt() }), s.deps);
+    await until(async () => (await stored()).keepAlive === false, "keepAlive off");
+    await until(async () => (await stored()).timeouts?.portReadyTimeoutMS === 10_000, "port timeout clamped to the SDK's minimum");
+    expect(sandboxOptions(sandboxEnv({ STARTUP_TIMEOUT_MS: "3600000" })).containerTimeouts.portReadyTimeoutMS).toBe(600_000);
+  });
+
+  // Also: the Durable Object calls one wait makes stay far below the 1000-subrequest limit.
+  it("waits for readiness with a bounded number of Durable Object calls", async () => {
+    expect(readinessCallBudget(90_000)).toBeLessThan(40);
+    expect(readinessCallBudget(600_000)).toBeLessThan(200);
+    const s = scenario({ gatewayReadyMs: 6_000 }, { ...DEFAULT_LIMITS, controlPortWaitMs: 5_000 });
+    const { response } = await call(sandboxEnv(), request("/api/x", { jwt: await jwt() }), s.deps);
+    expect(response.status).toBe(200);
+    // Old loop: a probe and a process list every second (2 calls/s, over 1000 in 600 s).
+    expect(s.calls.length).toBeLessThanOrEqual(12);
+  });
+
+  // Item 5: /debug/logs returns a tail, not everything the SDK kept.
+  it("returns only a tail of a process's output", async () => {
+    const s = scenario({ banner: "x".repeat(1024 * 1024) + "\nthe end\n" });
+    await call(sandboxEnv(), request("/warm", { jwt: await jwt() }), s.deps);
+    const id = s.container.list().find((record) => record.command === BOOT_RUN)?.id ?? "";
+    const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request(`/debug/logs?id=${id}`, { jwt: await jwt() }), s.deps);
+    const body = (await response.json()) as { stdout: string };
+    expect(body.stdout.length).toBeLessThanOrEqual(64 * 1024);
+    expect(body.stdout.endsWith("the end\n")).toBe(true);
+    const gateway = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/logs?source=gateway&lines=50", { jwt: await jwt() }), s.deps);
+    const text = await gateway.response.text();
+    expect(gateway.response.status).toBe(200);
+    expect(text).toContain("gateway up");
+    expect(secretsIn(text)).toEqual([]);
   });
 });
 
 describe("real Sandbox SDK wiring", () => {
-  // Building a real handle would make the SDK configure a Durable Object that has no container
-  // here (local config), so only the export and the missing-binding error are checked.
-  it("exports the Sandbox Durable Object class and requires the SANDBOX binding", async () => {
+  it("exports the project's Sandbox Durable Object class and requires the SANDBOX binding", async () => {
     const entry = await import("../src/index");
+    const sdk = await import("@cloudflare/sandbox");
     expect(typeof entry.Sandbox).toBe("function");
+    expect(entry.Sandbox.prototype instanceof sdk.Sandbox).toBe(true);
     expect(() => realSandboxFactory({})).toThrow(/SANDBOX/);
   });
 });

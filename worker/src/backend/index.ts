@@ -7,5 +7,5 @@ import type { Backend } from "./types";
 
 export function selectBackend(env: Env, deps: Deps, clientIp?: string): Backend {
   if (isOriginMode(env)) return createOriginBackend(env, clientIp);
-  return createSandboxBackend(env, deps.sandboxFactory ?? realSandboxFactory, clientIp);
+  return createSandboxBackend(env, deps.sandboxFactory ?? realSandboxFactory, clientIp, deps.limits);
 }

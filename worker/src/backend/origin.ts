@@ -2,7 +2,7 @@
  * Origin backend: the gateway runs elsewhere (a Cloudflare Tunnel to Kubernetes, or a local
  * gateway) and is reached with plain fetch/WebSocket; the control API lives at CONTROL_ORIGIN.
  */
-import { N, read, type Env } from "../config";
+import { N, read, startupTimeoutMs, type Env } from "../config";
 import type { Backend, ControlResult, GatewayStatus } from "./types";
 import { callControl } from "./control";
 import { applyForwarded } from "../lib/forwarded";
@@ -32,7 +32,7 @@ export function createOriginBackend(env: Env, clientIp?: string): Backend {
   const control = async (path: string, init?: { method?: string; body?: unknown }): Promise<ControlResult> => {
     if (controlOrigin === undefined) return notAvailable(`${init?.method ?? "GET"} ${path}`);
     const url = `${controlOrigin.replace(/\/+$/, "")}${path}`;
-    return callControl((request) => fetch(request), url, token, init);
+    return callControl((request, signal) => fetch(request, { signal }), url, token, init);
   };
 
   const status = async (): Promise<GatewayStatus> => {
@@ -52,6 +52,7 @@ export function createOriginBackend(env: Env, clientIp?: string): Backend {
   return {
     kind: "origin",
     clientIp,
+    startupTimeoutMs: startupTimeoutMs(env),
     status,
     ensureRunning: async () => status(),
     startInBackground: async () => undefined,
@@ -67,6 +68,7 @@ export function createOriginBackend(env: Env, clientIp?: string): Backend {
     }),
     processes: async () => null,
     processLogs: async () => null,
+    bootLogs: (source, lines) => control(`/logs?source=${source}&lines=${lines}`),
     containerConfig: async () => null,
   };
 }

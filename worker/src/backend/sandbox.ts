@@ -1,21 +1,47 @@
 /**
  * Sandbox backend: the gateway runs in a Cloudflare Sandbox container, started through the boot
- * code with secrets as process environment, probed on /readyz, reached with containerFetch/wsConnect.
+ * code with secrets as process environment, probed through the control API, reached with
+ * containerFetch/wsConnect.
+ *
+ * What the Sandbox SDK 0.12.10 does underneath, and what this module does about it:
+ * - Almost every SDK call (listProcesses, exec, containerFetch to a port) starts a stopped
+ *   container and blocks until it is up; during provisioning that is minutes. So status()
+ *   reads the Durable Object's stored container state first (Container.getState, no start)
+ *   and asks the container only when it is up.
+ * - containerFetch to 18789/18790 on a container that is not up waits for that port for
+ *   portReadyTimeoutMS (90 s) even though nothing will open it until `boot.py run` starts:
+ *   the boot process is always started (and the control port awaited) before such a call.
+ * - A Request.signal does not cross the Durable Object call: every wait is bounded here.
+ * - An exec that times out keeps running in its session and later calls queue behind it:
+ *   one-shots run in a session of their own, never the default one startProcess uses.
+ * - killProcess ignores its signal argument (SIGTERM, SIGKILL 5 s later, always).
+ * - keepAlive is persisted in the Durable Object: it is set explicitly either way.
+ * - containerTimeouts outside the SDK's ranges are dropped silently: they are clamped here.
  */
 import { getSandbox } from "@cloudflare/sandbox";
 import { CONTROL_PORT, GATEWAY_PORT, N, containerEnv, read, startupTimeoutMs, type Env } from "../config";
-import type { Backend, ControlResult, GatewayStatus, ProcessSummary } from "./types";
-import { callControl } from "./control";
+import { BOOT, BOOT_RUN, isBootProcess } from "./boot-command";
+import type { BootStart, BootState, Sandbox } from "./sandbox-do";
+import type { Backend, BackendLimits, ControlResult, GatewayStatus, ProcessSummary } from "./types";
+import { TimeoutError, callControl, withTimeout } from "./control";
 
+export { BOOT, BOOT_RUN };
 export const SANDBOX_ID = "openclaw";
-export const BOOT = "python3 /opt/openclaw-edge/boot.py";
-export const BOOT_RUN = `${BOOT} run`;
-/** Fixed id: a second concurrent start for the same gateway fails instead of running two. */
-export const GATEWAY_PROCESS_ID = "openclaw-gateway";
-const PROBE_TIMEOUT_MS = 3_000;
-const POLL_INTERVAL_MS = 1_000;
-const EXEC_TIMEOUT_MS = 300_000;
+/** @cloudflare/sandbox Sandbox.setContainerTimeouts: validateTimeout(portReadyTimeoutMS, 10e3, 600e3). */
+export const PORT_READY_RANGE_MS = { min: 10_000, max: 600_000 } as const;
+
 const APPROVE_SCRIPT_PATH = "/tmp/openclaw-edge-approve-device.mjs";
+const PROCESS_CHECK_EVERY = 4;
+
+export const DEFAULT_LIMITS: BackendLimits = {
+  probeTimeoutMs: 3_000,
+  statusTimeoutMs: 5_000,
+  controlTimeoutMs: 60_000,
+  controlPortWaitMs: 20_000,
+  oneShotTimeoutMs: 300_000,
+  stopTimeoutMs: 60_000,
+  pollDelaysMs: [500, 1_000, 1_000, 2_000, 2_000, 3_000, 5_000],
+};
 
 export interface SandboxProcess {
   readonly id: string;
@@ -32,37 +58,56 @@ export interface ExecOutcome {
   stderr: string;
 }
 
-/** The part of the Sandbox SDK this Worker uses (kept small so tests can record every call). */
+export interface OneShotSession {
+  readonly id: string;
+  exec(command: string, options: { env?: Record<string, string>; timeout?: number }): Promise<ExecOutcome>;
+  writeFile(path: string, content: string): Promise<unknown>;
+}
+
+/**
+ * The part of the SDK (and of our Durable Object, sandbox-do.ts) this Worker uses. The real
+ * handle from getSandbox() must be assignable to it: tsc checks that in sandboxHandle().
+ */
 export interface SandboxLike {
-  startProcess(command: string, options: { env: Record<string, string>; processId?: string }): Promise<SandboxProcess>;
+  getState(): Promise<{ status: string }>;
+  bootState(): Promise<BootState>;
+  startBoot(env: Record<string, string>): Promise<BootStart>;
   listProcesses(): Promise<SandboxProcess[]>;
-  killProcess(id: string, signal?: string): Promise<void>;
+  /** The signal argument of the SDK's killProcess is ignored (SIGTERM, then SIGKILL after 5 s). */
+  killProcess(id: string): Promise<void>;
   containerFetch(request: Request, port: number): Promise<Response>;
   wsConnect(request: Request, port: number): Promise<Response>;
-  exec(command: string, options: { env?: Record<string, string>; timeout?: number }): Promise<ExecOutcome>;
+  createSession(options: { id: string }): Promise<OneShotSession>;
+  deleteSession(id: string): Promise<unknown>;
   getProcessLogs(id: string): Promise<{ stdout: string; stderr: string }>;
-  writeFile(path: string, content: string): Promise<unknown>;
 }
 
 export type SandboxFactory = (env: Env) => SandboxLike;
 
-/** The real SDK handle; `SANDBOX_SLEEP_AFTER=never` (or unset) keeps the container alive. */
-export const realSandboxFactory: SandboxFactory = (env) => {
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+/** getSandbox options: lifetime explicit both ways (the SDK persists keepAlive), timeouts in range. */
+export function sandboxOptions(env: Env) {
+  const sleepAfter = read(env, N.sleepAfter) ?? "never";
+  const lifetime = sleepAfter === "never" ? { keepAlive: true } : { keepAlive: false, sleepAfter };
+  const portReadyTimeoutMS = clamp(startupTimeoutMs(env), PORT_READY_RANGE_MS.min, PORT_READY_RANGE_MS.max);
+  return { ...lifetime, containerTimeouts: { portReadyTimeoutMS } };
+}
+
+/** The real SDK handle for sandbox `id` (tests use their own ids, production the fixed one). */
+export function sandboxHandle(env: Env, id: string = SANDBOX_ID): SandboxLike {
   const namespace = env.SANDBOX;
   if (namespace === undefined) throw new Error("SANDBOX Durable Object binding is missing");
-  const sleepAfter = read(env, N.sleepAfter) ?? "never";
-  const lifetime = sleepAfter === "never" ? { keepAlive: true } : { sleepAfter };
-  return getSandbox(namespace, SANDBOX_ID, {
-    ...lifetime,
-    containerTimeouts: { portReadyTimeoutMS: startupTimeoutMs(env) },
-  });
-};
-
-const ACTIVE = new Set(["starting", "running"]);
-
-export function isGatewayProcess(process: SandboxProcess): boolean {
-  return process.command.trim() === BOOT_RUN && ACTIVE.has(process.status);
+  const handle: Sandbox = getSandbox(namespace, id, sandboxOptions(env));
+  return handle;
 }
+
+export const realSandboxFactory: SandboxFactory = (env) => sandboxHandle(env);
+
+/** Backwards name: any live boot process. */
+export const isGatewayProcess = isBootProcess;
 
 function iso(value: Date | string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -70,7 +115,61 @@ function iso(value: Date | string | undefined): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Durable Object calls one wait for readiness makes at most: start + probes + process checks. */
+export function readinessCallBudget(timeoutMs: number, delays: readonly number[] = DEFAULT_LIMITS.pollDelaysMs): number {
+  let elapsed = 0;
+  let probes = 1;
+  for (let poll = 0; ; poll += 1) {
+    const pause = delays[Math.min(poll, delays.length - 1)] ?? 1_000;
+    if (elapsed + pause > timeoutMs) break;
+    elapsed += pause;
+    probes += 1;
+  }
+  return 1 + probes + Math.floor(probes / PROCESS_CHECK_EVERY);
+}
+
+/** What a failed start means for the user, from the SDK's error texts (realm-safe: messages, not classes). */
+export function describeStartError(error: unknown): { state: "starting" | "not_running"; detail: string; retryAfterSeconds?: number } {
+  const message = messageOf(error);
+  const lower = message.toLowerCase();
+  if (error instanceof TimeoutError) {
+    return { state: "starting", detail: `the container is still starting (${message})`, retryAfterSeconds: 10 };
+  }
+  // @cloudflare/sandbox CONTAINER_UNAVAILABLE_SIGNATURES, and the 503 "Container is starting" bodies of Sandbox.containerFetch.
+  if (
+    lower.includes("no container instance") ||
+    lower.includes("maximum number of running container instances") ||
+    lower.includes("container is starting") ||
+    (error instanceof Error && error.name === "ContainerUnavailableError")
+  ) {
+    return {
+      state: "starting",
+      detail:
+        "Cloudflare has no container ready for this sandbox yet: it is being provisioned (the first minutes after a deploy) or the account's container limit is reached. It keeps trying; retry in a minute.",
+      retryAfterSeconds: 30,
+    };
+  }
+  // Sandbox.isPermanentStartupError (sandbox.js): out of memory, no such image, no application...
+  if (/permanent error|ran out of memory|too many subprocesses|no such image|no application that matches|no container application/.test(lower)) {
+    return {
+      state: "not_running",
+      detail: `The container cannot start: ${message} Check the image and instance type of the deploy (wrangler deploy output, Containers dashboard); retrying will not help.`,
+    };
+  }
+  return { state: "not_running", detail: `The container did not start: ${message}` };
+}
+
+function tailOf(text: string, bytes: number): string {
+  return text.length <= bytes ? text : text.slice(-bytes);
+}
+
+export const PROCESS_LOG_TAIL_BYTES = 64 * 1024;
 
 // Runs inside the container (Node 24 has a global WebSocket): a loopback, device-less backend
 // client may use the shared token with full operator scopes, which the Worker's remote client may not.
@@ -96,91 +195,178 @@ ws.onmessage = (event) => {
 };
 `;
 
-export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp?: string): Backend {
+export function createSandboxBackend(
+  env: Env,
+  factory: SandboxFactory,
+  clientIp?: string,
+  overrides: Partial<BackendLimits> = {},
+): Backend {
   const sandbox = factory(env);
   const token = read(env, N.gatewayToken) ?? "";
+  const limits: BackendLimits = { ...DEFAULT_LIMITS, ...overrides };
+  const startupMs = startupTimeoutMs(env);
 
-  const findGateway = async (): Promise<SandboxProcess | undefined> =>
-    (await sandbox.listProcesses()).find(isGatewayProcess);
+  const bootProcesses = async (): Promise<SandboxProcess[]> => (await sandbox.listProcesses()).filter(isBootProcess);
 
-  const control = (path: string, init?: { method?: string; body?: unknown; timeoutMs?: number }): Promise<ControlResult> =>
+  /** A control API call, only when the container is up: never starts anything. */
+  const controlNow = (path: string, init?: { method?: string; body?: unknown; timeoutMs?: number }): Promise<ControlResult> =>
     callControl(
       (request) => sandbox.containerFetch(request, CONTROL_PORT),
       `http://localhost:${CONTROL_PORT}${path}`,
       token,
-      init,
+      { ...init, timeoutMs: init?.timeoutMs ?? limits.controlTimeoutMs },
     );
+
+  const containerUp = async (): Promise<BootState | null> => {
+    const state = await withTimeout(sandbox.bootState(), limits.statusTimeoutMs, "the sandbox Durable Object");
+    return state.container === "healthy" ? state : null;
+  };
 
   // Readiness is asked of the boot code's control API, which asks the gateway's /readyz over
   // loopback: from the Worker's side of containerFetch (a trusted-proxy address to the gateway)
   // a probe without an end-user address to forward (the cron) gets 403
   // proxy_attribution_required, which would read as "not responding".
   const probe = async (): Promise<{ ready: boolean; detail?: string }> => {
-    const result = await control("/gateway/ready", { timeoutMs: PROBE_TIMEOUT_MS });
-    if (!result.ok) return { ready: false, detail: result.error };
+    const result = await controlNow("/gateway/ready", { timeoutMs: limits.probeTimeoutMs });
+    if (!result.ok) {
+      const notUp = /not listening|HTTP 500/.test(result.error) ? "the boot code's control API is not up yet" : result.error;
+      return { ready: false, detail: notUp };
+    }
     const body: { ready?: unknown; detail?: unknown } = typeof result.body === "object" && result.body !== null ? result.body : {};
     if (body.ready === true) return { ready: true };
     return { ready: false, detail: typeof body.detail === "string" ? body.detail : "gateway reports not ready" };
   };
 
-  const status = async (): Promise<GatewayStatus> => {
-    const process = await findGateway();
-    if (process === undefined) return { state: "not_running", backend: "sandbox" };
+  const statusNow = async (): Promise<GatewayStatus> => {
+    const state = await sandbox.bootState();
+    if (state.container === "running") {
+      return { state: "starting", backend: "sandbox", detail: "the container is starting", retryAfterSeconds: 5 };
+    }
+    if (state.container !== "healthy") {
+      const last = state.lastStartError;
+      if (last !== null) {
+        const { detail } = describeStartError(new Error(last.message));
+        return { state: "not_running", backend: "sandbox", detail: `last start failed (${last.at}): ${detail}` };
+      }
+      return { state: "not_running", backend: "sandbox", detail: state.container === "stopping" ? "the container is stopping" : "the container is not running" };
+    }
+    const process = (await bootProcesses())[0];
+    if (process === undefined) return { state: "not_running", backend: "sandbox", detail: "the container runs, the boot process does not" };
     const startedAt = iso(process.startTime);
     const base = { backend: "sandbox" as const, processId: process.id, ...(startedAt ? { startedAt } : {}) };
     const { ready, detail } = await probe();
     if (ready) return { state: "running", ...base };
     const age = startedAt === undefined ? 0 : Date.now() - Date.parse(startedAt);
-    const state = age < startupTimeoutMs(env) ? "starting" : "not_responding";
-    return { state, ...base, ...(detail ? { detail } : {}) };
+    const state2 = age < startupMs ? "starting" : "not_responding";
+    return { state: state2, ...base, ...(detail ? { detail } : {}) };
   };
 
-  const launch = () => sandbox.startProcess(BOOT_RUN, { env: containerEnv(env), processId: GATEWAY_PROCESS_ID });
-
-  const start = async (): Promise<SandboxProcess> => {
-    const existing = await findGateway();
-    if (existing !== undefined) return existing;
+  const status = async (): Promise<GatewayStatus> => {
     try {
-      return await launch();
+      return await withTimeout(statusNow(), limits.statusTimeoutMs, "the sandbox");
     } catch (error) {
-      // Another request started it between our list and our start.
-      const raced = await findGateway();
-      if (raced !== undefined) return raced;
-      throw error;
+      if (error instanceof TimeoutError) {
+        return { state: "starting", backend: "sandbox", detail: "the container is coming up and does not answer yet", retryAfterSeconds: 5 };
+      }
+      const described = describeStartError(error);
+      return { state: described.state, backend: "sandbox", detail: described.detail, ...(described.retryAfterSeconds ? { retryAfterSeconds: described.retryAfterSeconds } : {}) };
     }
   };
 
+  /** Starts `boot.py run` with the current configuration unless it runs (serialised in the Durable Object). */
+  const startBoot = (timeoutMs: number): Promise<BootStart> =>
+    withTimeout(sandbox.startBoot(containerEnv(env)), timeoutMs, "starting the container");
+
+  const failure = (error: unknown): GatewayStatus => {
+    const described = describeStartError(error);
+    return {
+      state: described.state,
+      backend: "sandbox",
+      detail: described.detail,
+      ...(described.retryAfterSeconds ? { retryAfterSeconds: described.retryAfterSeconds } : {}),
+    };
+  };
+
   const ensureRunning = async (timeoutMs: number): Promise<GatewayStatus> => {
-    const process = await start();
     const deadline = Date.now() + timeoutMs;
+    let started: BootStart;
+    try {
+      started = await startBoot(timeoutMs);
+    } catch (error) {
+      return failure(error);
+    }
+    let processId = started.processId;
     let last: string | undefined;
-    for (;;) {
+    for (let poll = 0; ; poll += 1) {
       const { ready, detail } = await probe();
-      if (ready) return { state: "running", backend: "sandbox", processId: process.id };
+      if (ready) return { state: "running", backend: "sandbox", processId };
       last = detail;
-      const current = (await sandbox.listProcesses()).find((candidate) => candidate.id === process.id);
-      if (current !== undefined && !ACTIVE.has(current.status)) {
-        return {
-          state: "not_running",
-          backend: "sandbox",
-          processId: process.id,
-          detail: `gateway process ${current.status}${current.exitCode === undefined ? "" : ` with exit code ${current.exitCode}`}; see /debug/logs or restart it from /_admin/`,
-        };
+      if (poll % PROCESS_CHECK_EVERY === PROCESS_CHECK_EVERY - 1) {
+        const live = await bootProcesses();
+        if (!live.some((candidate) => candidate.id === processId)) {
+          const other = live[0];
+          if (other === undefined) {
+            const gone = (await sandbox.listProcesses()).find((candidate) => candidate.id === processId);
+            return {
+              state: "not_running",
+              backend: "sandbox",
+              processId,
+              detail: `boot process ${gone?.status ?? "gone"}${gone?.exitCode === undefined ? "" : ` with exit code ${gone.exitCode}`}; see /debug/logs or restart it from /_admin/`,
+            };
+          }
+          processId = other.id; // another start won (its run holds the lock): wait for that one
+        }
       }
-      if (Date.now() + POLL_INTERVAL_MS > deadline) break;
-      await sleep(POLL_INTERVAL_MS);
+      const pause = limits.pollDelaysMs[Math.min(poll, limits.pollDelaysMs.length - 1)] ?? 1_000;
+      if (Date.now() + pause > deadline) break;
+      await sleep(pause);
     }
     return {
       state: "not_responding",
       backend: "sandbox",
-      processId: process.id,
-      detail: `gateway not ready after ${timeoutMs} ms${last ? ` (${last})` : ""}`,
+      processId,
+      detail: `gateway not ready after ${Math.round(timeoutMs / 1000)} s${last ? ` (${last})` : ""}`,
+      retryAfterSeconds: 10,
     };
   };
 
-  const bootCommand = async (args: string): Promise<ControlResult> => {
+  /**
+   * A control API call for an admin action: the boot process is started first if needed (a
+   * control call on a stopped container would otherwise wait 90 s for a port nobody opens),
+   * then the call is retried while the control port is not listening yet.
+   */
+  const control = async (path: string, init?: { method?: string; body?: unknown }): Promise<ControlResult> => {
     try {
-      const result = await sandbox.exec(`${BOOT} ${args}`, { env: containerEnv(env), timeout: EXEC_TIMEOUT_MS });
+      await startBoot(startupMs);
+    } catch (error) {
+      const described = describeStartError(error);
+      return { ok: false, status: 503, error: described.detail };
+    }
+    const deadline = Date.now() + limits.controlPortWaitMs;
+    for (;;) {
+      const result = await controlNow(path, init);
+      const notListening = !result.ok && /not listening|HTTP 500: Error proxying/.test(result.error);
+      if (!notListening || Date.now() + 500 > deadline) return result;
+      await sleep(500);
+    }
+  };
+
+  const oneShot = async (command: string, timeoutMs: number, extraEnv: Record<string, string> = {}, file?: { path: string; content: string }): Promise<ControlResult & { exec?: ExecOutcome }> => {
+    // A session of its own: an exec that times out keeps running in its session and would
+    // block whatever comes next there (the default session is where startProcess runs).
+    const id = `openclaw-edge-oneshot-${crypto.randomUUID()}`;
+    let timedOut = false;
+    try {
+      const session = await withTimeout(sandbox.createSession({ id }), limits.controlTimeoutMs, "creating a session");
+      if (file) await withTimeout(session.writeFile(file.path, file.content), limits.controlTimeoutMs, "writing a file");
+      const result = await withTimeout(
+        session.exec(command, { env: { ...containerEnv(env), ...extraEnv }, timeout: timeoutMs }),
+        timeoutMs + 5_000,
+        command.split(" ").slice(0, 3).join(" "),
+      ).catch((error: unknown) => {
+        timedOut = error instanceof TimeoutError || /timeout/i.test(messageOf(error));
+        throw error;
+      });
       let body: unknown = result.stdout;
       try {
         body = JSON.parse(result.stdout);
@@ -188,54 +374,118 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
         // keep raw output
       }
       if (!result.success) {
-        return { ok: false, status: 500, error: `boot.py ${args} exited with ${result.exitCode}: ${result.stderr.slice(-500)}` };
+        const said = typeof body === "object" && body !== null && "error" in body && typeof body.error === "string" ? body.error : result.stderr.slice(-500);
+        return { ok: false, status: 500, error: `${command} exited with ${result.exitCode}: ${said}`, exec: result };
       }
-      return { ok: true, status: 200, body };
+      return { ok: true, status: 200, body, exec: result };
     } catch (error) {
-      return { ok: false, status: 503, error: `boot.py ${args} failed: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        ok: false,
+        status: timedOut ? 504 : 503,
+        error: timedOut
+          ? `${command} did not finish within ${Math.round(timeoutMs / 1000)} s; it goes on in its own session (${id}), where it blocks nothing else`
+          : `${command} failed: ${messageOf(error)}`,
+      };
+    } finally {
+      // A timed-out command is left to finish: deleting the session would kill it mid-way.
+      if (!timedOut) await sandbox.deleteSession(id).catch(() => undefined);
     }
+  };
+
+  const waitGone = async (ids: string[], timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = (await bootProcesses()).filter((process) => ids.includes(process.id));
+      if (live.length === 0) return true;
+      if (Date.now() + 1_000 > deadline) return false;
+      await sleep(1_000);
+    }
+  };
+
+  /**
+   * Replaces the boot process with one started with the current configuration (rotated
+   * secrets, changed vars): graceful stop through the control API (its final snapshot has all
+   * the time it needs), else the SDK's kill (SIGTERM, SIGKILL after 5 s, which the boot code's
+   * stop fits into), then a new start.
+   */
+  const restart = async (): Promise<ControlResult> => {
+    let previous: string[] = [];
+    let stop: "none" | "graceful" | "killed" = "none";
+    try {
+      if ((await containerUp()) !== null) {
+        previous = (await bootProcesses()).map((process) => process.id);
+        if (previous.length > 0) {
+          const asked = await controlNow("/shutdown", { method: "POST", timeoutMs: limits.probeTimeoutMs });
+          stop = asked.ok ? "graceful" : "killed";
+          if (!asked.ok || !(await waitGone(previous, limits.stopTimeoutMs))) {
+            stop = "killed";
+            for (const id of previous) await sandbox.killProcess(id).catch(() => undefined);
+            if (!(await waitGone(previous, limits.stopTimeoutMs))) {
+              return { ok: false, status: 502, error: `the old boot process (${previous.join(", ")}) did not stop` };
+            }
+          }
+        }
+      }
+      const started = await startBoot(startupMs);
+      return { ok: true, status: 200, body: { ok: true, restarted: "process", processId: started.processId, previous, stop } };
+    } catch (error) {
+      return { ok: false, status: 503, error: describeStartError(error).detail };
+    }
+  };
+
+  const snapshot = async (): Promise<ControlResult> => {
+    let live: SandboxProcess[];
+    try {
+      if ((await containerUp()) === null) {
+        // A stopped container has no disk left: nothing to back up, the last snapshot stands.
+        return { ok: false, status: 503, error: "the container is not running: nothing new to back up (the last snapshot is the recovery point)" };
+      }
+      live = await bootProcesses();
+    } catch (error) {
+      return { ok: false, status: 503, error: describeStartError(error).detail };
+    }
+    if (live.length > 0) {
+      const viaControl = await controlNow("/snapshot", { method: "POST" });
+      if (viaControl.ok || viaControl.status !== 401) return viaControl;
+      // 401: the live boot process runs with an older gateway token (a rotated secret). A new
+      // process with the current configuration fixes every admin call; the old one's stop
+      // takes the final snapshot on the way out.
+      const restarted = await restart();
+      if (!restarted.ok) return restarted;
+      return {
+        ok: true,
+        status: 200,
+        body: { ok: true, snapshot_id: null, skipped: false, reason: "the boot process ran with an older gateway token: restarted with the current configuration, its stop took the final snapshot", restarted: restarted.body },
+      };
+    }
+    // No boot process (it exited or crashed; the container and its disk are still there).
+    return oneShot(`${BOOT} snapshot`, limits.oneShotTimeoutMs);
   };
 
   return {
     kind: "sandbox",
     clientIp,
+    startupTimeoutMs: startupMs,
     status,
     ensureRunning,
     startInBackground: async () => {
-      await start();
+      await startBoot(startupMs);
     },
     fetch: (request) => sandbox.containerFetch(request, GATEWAY_PORT),
     connectWebSocket: (request) => sandbox.wsConnect(request, GATEWAY_PORT),
     control,
-    restart: async () => {
-      const viaControl = await control("/gateway/restart", { method: "POST" });
-      if (viaControl.ok) return viaControl;
-      // Boot code not answering: replace the whole process.
-      for (const process of (await sandbox.listProcesses()).filter(isGatewayProcess)) {
-        await sandbox.killProcess(process.id, "SIGTERM");
-      }
-      // A fresh id: the killed process may keep its record until the SDK cleans it up.
-      const process = await sandbox.startProcess(BOOT_RUN, { env: containerEnv(env), processId: `${GATEWAY_PROCESS_ID}-${Date.now()}` });
-      return { ok: true, status: 200, body: { ok: true, restarted: "process", processId: process.id } };
-    },
-    snapshot: async () => {
-      const viaControl = await control("/snapshot", { method: "POST" });
-      if (viaControl.ok || viaControl.status < 500) return viaControl;
-      // Control API down (gateway/boot not running): snapshot anyway, never skip the backup.
-      return bootCommand("snapshot");
-    },
+    restart,
+    snapshot,
     selfApproveDevice: async (requestId) => {
       if (!/^[A-Za-z0-9-]{1,128}$/.test(requestId)) return { ok: false, status: 400, error: "invalid request id" };
-      await sandbox.writeFile(APPROVE_SCRIPT_PATH, APPROVE_SCRIPT);
-      const result = await sandbox.exec(`node ${APPROVE_SCRIPT_PATH}`, {
-        env: { OPENCLAW_GATEWAY_TOKEN: token, OPENCLAW_EDGE_APPROVE_REQUEST: requestId },
-        timeout: 30_000,
-      });
-      if (result.success) return { ok: true, status: 200, body: { ok: true } };
-      return { ok: false, status: 502, error: `self-approval failed: ${result.stdout.trim() || result.stderr.trim()}` };
+      const result = await oneShot(`node ${APPROVE_SCRIPT_PATH}`, 30_000, { OPENCLAW_GATEWAY_TOKEN: token, OPENCLAW_EDGE_APPROVE_REQUEST: requestId }, { path: APPROVE_SCRIPT_PATH, content: APPROVE_SCRIPT });
+      if (result.ok) return { ok: true, status: 200, body: { ok: true } };
+      const said = result.exec ? result.exec.stdout.trim() || result.exec.stderr.trim() : result.error;
+      return { ok: false, status: 502, error: `self-approval failed: ${said}` };
     },
-    processes: async (): Promise<ProcessSummary[]> =>
-      (await sandbox.listProcesses()).map((process) => {
+    processes: async (): Promise<ProcessSummary[]> => {
+      if ((await containerUp()) === null) return [];
+      return (await sandbox.listProcesses()).map((process) => {
         const startTime = iso(process.startTime);
         return {
           id: process.id,
@@ -244,17 +494,20 @@ export function createSandboxBackend(env: Env, factory: SandboxFactory, clientIp
           ...(startTime ? { startTime } : {}),
           ...(process.exitCode === undefined ? {} : { exitCode: process.exitCode }),
         };
-      }),
-    processLogs: (id) => sandbox.getProcessLogs(id),
+      });
+    },
+    processLogs: async (id) => {
+      const logs = await sandbox.getProcessLogs(id);
+      return { stdout: tailOf(logs.stdout, PROCESS_LOG_TAIL_BYTES), stderr: tailOf(logs.stderr, PROCESS_LOG_TAIL_BYTES) };
+    },
+    bootLogs: async (source, lines) => {
+      if ((await containerUp()) === null) return { ok: false, status: 503, error: "the container is not running" };
+      return controlNow(`/logs?source=${source}&lines=${lines}`);
+    },
     containerConfig: async () => {
-      const result = await sandbox.exec('cat "${OPENCLAW_STATE_DIR:-$HOME/.openclaw}/openclaw.json"', { timeout: 10_000 });
-      if (!result.success) return { error: "config file not readable", exitCode: result.exitCode };
-      try {
-        return JSON.parse(result.stdout) as unknown;
-      } catch {
-        return { error: "config file is not JSON" };
-      }
+      const result = await oneShot('cat "${OPENCLAW_STATE_DIR:-$HOME/.openclaw}/openclaw.json"', 10_000);
+      if (!result.ok) return { error: "config file not readable", detail: result.error };
+      return result.body;
     },
   };
 }
-

@@ -8,6 +8,8 @@ export interface GatewayStatus {
   detail?: string;
   processId?: string;
   startedAt?: string;
+  /** Set when retrying later is the answer (container provisioning, still starting). */
+  retryAfterSeconds?: number;
 }
 
 export interface ProcessSummary {
@@ -23,10 +25,30 @@ export type ControlResult =
   | { ok: true; status: number; body: unknown }
   | { ok: false; status: number; error: string };
 
+/** Time limits of the sandbox backend; tests shorten them. Every wait is enforced Worker-side. */
+export interface BackendLimits {
+  /** One readiness probe (control API GET /gateway/ready). */
+  probeTimeoutMs: number;
+  /** status() never blocks longer than this (a container that is coming up reads "starting"). */
+  statusTimeoutMs: number;
+  /** One control API call. */
+  controlTimeoutMs: number;
+  /** After a start, how long a control call retries while the control port is not listening yet. */
+  controlPortWaitMs: number;
+  /** A `boot.py` one-shot (snapshot fallback) in its own session. */
+  oneShotTimeoutMs: number;
+  /** A restart waits this long for the old boot process to exit. */
+  stopTimeoutMs: number;
+  /** Pauses between readiness polls; the last one repeats (bounds the Durable Object calls). */
+  pollDelaysMs: readonly number[];
+}
+
 export interface Backend {
   readonly kind: "sandbox" | "origin";
   /** The end user's address (CF-Connecting-IP) for the gateway's client attribution, if any. */
   readonly clientIp: string | undefined;
+  /** STARTUP_TIMEOUT_MS: how long a request may wait for a cold start. */
+  readonly startupTimeoutMs: number;
   status(): Promise<GatewayStatus>;
   /** Starts the gateway if needed and waits until /readyz answers, at most `timeoutMs`. */
   ensureRunning(timeoutMs: number): Promise<GatewayStatus>;
@@ -45,5 +67,7 @@ export interface Backend {
   selfApproveDevice(requestId: string): Promise<ControlResult>;
   processes(): Promise<ProcessSummary[] | null>;
   processLogs(id: string): Promise<{ stdout: string; stderr: string } | null>;
+  /** Tail of the boot code's rotating logs (control API GET /logs), never starting anything. */
+  bootLogs(source: "gateway" | "boot", lines: number): Promise<ControlResult>;
   containerConfig(): Promise<unknown>;
 }

@@ -95,8 +95,23 @@ class FrameQueue {
   }
 }
 
+/**
+ * Both upgrade headers, always: the Sandbox SDK treats a request as a WebSocket only with
+ * `Upgrade: websocket` and a `Connection` containing `upgrade` (Sandbox.fetch); anything else
+ * goes to the SDK's own server on port 3000, which answers 200 "Hello from Bun server".
+ */
+export const UPGRADE_HEADERS = { upgrade: "websocket", connection: "Upgrade" } as const;
+
 async function openSocket(backend: Backend, token: string): Promise<WebSocket> {
-  const headers = new Headers({ upgrade: "websocket", authorization: `Bearer ${token}` });
+  if (backend.kind === "sandbox") {
+    // Start before the RPC: a WebSocket to a stopped container waits 90 s for a port that only
+    // `boot.py run` opens.
+    const state = await backend.ensureRunning(backend.startupTimeoutMs);
+    if (state.state !== "running") {
+      throw new GatewayRpcError(`the gateway is not running: ${state.detail ?? state.state}`, "UNAVAILABLE", { state: state.state });
+    }
+  }
+  const headers = new Headers({ ...UPGRADE_HEADERS, authorization: `Bearer ${token}` });
   applyForwarded(headers, backend.clientIp, "https://gateway.internal/");
   const request = new Request("http://gateway.internal/", { headers });
   const response = await backend.connectWebSocket(request);

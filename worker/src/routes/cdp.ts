@@ -73,9 +73,26 @@ async function debuggerUrl(c: Context<AppEnv>, secret: string): Promise<string> 
   return url.toString();
 }
 
+/** DELETE /v1/devtools/browser/<id>: ends the Browser Rendering session (frees a concurrency slot). */
+async function closeSession(browser: Fetcher, sessionId: string, log: AppEnv["Variables"]["log"]): Promise<void> {
+  try {
+    const closed = await browser.fetch(`${BROWSER_HOST}/v1/devtools/browser/${encodeURIComponent(sessionId)}`, { method: "DELETE" });
+    await closed.body?.cancel();
+    if (!closed.ok) log.warn("browser session close refused", { status: closed.status });
+  } catch (error) {
+    log.warn("browser session close failed", { error: errorMessage(error) });
+  }
+}
+
+/** The headers a DevTools client (Chrome, Puppeteer, Playwright) sends on the upgrade. */
+const DEVTOOLS_UPGRADE_HEADERS = { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13" } as const;
+
 async function connectBrowser(c: Context<AppEnv>, browser: Fetcher): Promise<Response> {
   const log = c.get("log");
-  const acquired = await browser.fetch(`${BROWSER_HOST}/v1/devtools/browser?keep_alive=600000`, { method: "POST" });
+  // Without keep_alive the session ends a minute after its last connection; it is also closed
+  // explicitly when the client goes away, so a dropped client never holds one of the
+  // account's concurrent sessions for long.
+  const acquired = await browser.fetch(`${BROWSER_HOST}/v1/devtools/browser`, { method: "POST" });
   const text = await acquired.text();
   if (acquired.status !== 200) {
     log.error("browser acquire failed", { status: acquired.status });
@@ -84,10 +101,20 @@ async function connectBrowser(c: Context<AppEnv>, browser: Fetcher): Promise<Res
   const { sessionId } = JSON.parse(text) as { sessionId?: string };
   if (!sessionId) return c.json({ error: "Browser Rendering returned no session id" }, 502);
   const upgraded = await browser.fetch(`${BROWSER_HOST}/v1/devtools/browser/${encodeURIComponent(sessionId)}`, {
-    headers: { upgrade: "websocket" },
+    headers: DEVTOOLS_UPGRADE_HEADERS,
   });
-  if (upgraded.webSocket === null) return c.json({ error: "Browser Rendering refused the DevTools WebSocket", status: upgraded.status }, 502);
-  return relayWebSocket(upgraded.webSocket);
+  if (upgraded.webSocket === null) {
+    await upgraded.body?.cancel();
+    c.executionCtx.waitUntil(closeSession(browser, sessionId, log));
+    return c.json({ error: "Browser Rendering refused the DevTools WebSocket", status: upgraded.status }, 502);
+  }
+  let closing: Promise<void> | undefined;
+  return relayWebSocket(upgraded.webSocket, {
+    onClose: () => {
+      closing ??= closeSession(browser, sessionId, log);
+      c.executionCtx.waitUntil(closing);
+    },
+  });
 }
 
 export const cdp = new Hono<AppEnv>()

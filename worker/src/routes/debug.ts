@@ -30,12 +30,24 @@ export const debug = new Hono<AppEnv>()
     if (processes === null) return c.json({ error: "process list is only available for the sandbox backend" }, 501);
     return c.json({ processes: redactValue(processes) });
   })
+  // Tails only: `?source=gateway|boot` reads the boot code's rotating logs (control API), `?id=`
+  // the last 64 KiB of what the SDK kept of a process's output.
   .get("/debug/logs", async (c) => {
+    const log = c.get("log");
+    const source = c.req.query("source");
+    if (source !== undefined) {
+      if (source !== "gateway" && source !== "boot") return c.json({ error: "source must be gateway or boot" }, 400);
+      const lines = Math.min(2000, Math.max(1, Number(c.req.query("lines") ?? "200") || 200));
+      const result = await c.get("backend").bootLogs(source, lines);
+      if (!result.ok) return c.json({ error: log.redact(result.error) }, result.status === 501 ? 501 : 503);
+      return c.json(JSON.parse(log.redact(JSON.stringify(redactValue(result.body)))) as object);
+    }
     const id = c.req.query("id");
-    if (!id || !/^[A-Za-z0-9_.-]{1,128}$/.test(id)) return c.json({ error: "query parameter id=<process id> is required" }, 400);
+    if (!id || !/^[A-Za-z0-9_.-]{1,128}$/.test(id)) {
+      return c.json({ error: "query parameter id=<process id> or source=gateway|boot is required" }, 400);
+    }
     const logs = await c.get("backend").processLogs(id).catch((error: unknown) => ({ error: errorMessage(error) }));
     if (logs === null) return c.json({ error: "logs are only available for the sandbox backend" }, 501);
-    const log = c.get("log");
     if ("error" in logs) return c.json({ error: log.redact(logs.error) }, 404);
     return c.json({ id, stdout: log.redact(logs.stdout), stderr: log.redact(logs.stderr) });
   })

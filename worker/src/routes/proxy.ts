@@ -7,6 +7,8 @@ import { N, read, startupTimeoutMs } from "../config";
 import type { AppEnv } from "../context";
 import { ACCESS_COOKIE, ACCESS_HEADER, isBrowserNavigation } from "../auth/access";
 import { explainCloseReason, explainConnectFailure, injectConnectToken, TOKEN_MISMATCH_HELP } from "../gateway/token";
+import { UPGRADE_HEADERS } from "../gateway/rpc";
+import type { GatewayStatus } from "../backend/types";
 import { errorMessage } from "../lib/log";
 import { gatewayAuthErrorPage, loadingPage } from "../lib/pages";
 import { relayWebSocket } from "../lib/ws-relay";
@@ -44,14 +46,14 @@ export function upstreamHeaders(source: Headers, token: string, clientIp: string
   return headers;
 }
 
-function upstreamRequest(c: Context<AppEnv>): Request {
+function upstreamRequest(c: Context<AppEnv>, websocket = false): Request {
   const token = read(c.env, N.gatewayToken) ?? "";
   const raw = c.req.raw;
-  const init: RequestInit = {
-    method: raw.method,
-    headers: upstreamHeaders(raw.headers, token, clientAddress(raw), raw.url),
-    redirect: "manual",
-  };
+  const headers = upstreamHeaders(raw.headers, token, clientAddress(raw), raw.url);
+  // Not the browser's headers: the runtime may hand us a request without `Connection`, and the
+  // Sandbox SDK needs both to route the upgrade to the gateway (see gateway/rpc.ts).
+  if (websocket) for (const [name, value] of Object.entries(UPGRADE_HEADERS)) headers.set(name, value);
+  const init: RequestInit = { method: raw.method, headers, redirect: "manual" };
   if (raw.method !== "GET" && raw.method !== "HEAD") init.body = raw.body;
   return new Request(raw.url, init);
 }
@@ -62,11 +64,11 @@ async function proxyWebSocket(c: Context<AppEnv>): Promise<Response> {
   // A handshake from another origin never gets here: auth/same-origin.ts refuses it first.
   if (backend.kind === "sandbox") {
     const state = await backend.ensureRunning(startupTimeoutMs(c.env));
-    if (state.state !== "running") return c.json({ error: "gateway not ready", ...state }, 503);
+    if (state.state !== "running") return notReady(c, state);
   }
   let response: Response;
   try {
-    response = await backend.connectWebSocket(upstreamRequest(c));
+    response = await backend.connectWebSocket(upstreamRequest(c, true));
   } catch (error) {
     log.error("websocket upstream failed", { error: errorMessage(error) });
     return c.json({ error: "gateway unreachable", detail: log.redact(errorMessage(error)) }, 502);
@@ -93,11 +95,20 @@ async function proxyWebSocket(c: Context<AppEnv>): Promise<Response> {
   });
 }
 
+/** 503 with what is going on and when to retry (a cold start is not an error). */
+function notReady(c: Context<AppEnv>, state: GatewayStatus): Response {
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  if (state.retryAfterSeconds !== undefined) headers["retry-after"] = String(state.retryAfterSeconds);
+  return c.json({ error: "gateway not ready", ...state }, 503, headers);
+}
+
 async function proxyHttp(c: Context<AppEnv>): Promise<Response> {
   const log = c.get("log");
   const backend = c.get("backend");
   if (backend.kind === "sandbox") {
     if (isBrowserNavigation(c.req.raw)) {
+      // status() reads the stored container state first: a cold page load gets the loading
+      // page at once instead of waiting for the container to come up.
       const current = await backend.status();
       if (current.state !== "running") {
         c.executionCtx.waitUntil(
@@ -107,7 +118,7 @@ async function proxyHttp(c: Context<AppEnv>): Promise<Response> {
       }
     } else {
       const state = await backend.ensureRunning(startupTimeoutMs(c.env));
-      if (state.state !== "running") return c.json({ error: "gateway not ready", ...state }, 503);
+      if (state.state !== "running") return notReady(c, state);
     }
   }
   let response: Response;
