@@ -441,8 +441,21 @@ def _live_refusal(settings: Settings) -> str | None:
     )
 
 
+def _unrestored_refusal(status: Status) -> str | None:
+    """No finished restore in this container: what is on disk may not be the assistant's state
+    (a fresh image, or a restore cut off half-way), and a snapshot of it would become "latest"."""
+    restore = status.section("restore")
+    if restore.get("at") and restore.get("state") != "restoring":
+        return None
+    return (
+        "no boot finished its restore in this container (state "
+        f"{restore.get('state')!r}): a snapshot now could save a partial or empty state as the "
+        "newest one; start `boot.py run` instead"
+    )
+
+
 def _snapshot(settings: Settings, status: Status, _args: argparse.Namespace, live: bool) -> Result:
-    refusal = _live_refusal(settings) if live else None
+    refusal = _live_refusal(settings) if live else _unrestored_refusal(status)
     if refusal is not None:
         return {"ok": False, "snapshot_id": None, "skipped": False, "error": refusal}
     backup = Backup(settings, status)

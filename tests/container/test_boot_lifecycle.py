@@ -354,16 +354,13 @@ def test_control_api_answers_while_restoring_and_nothing_snapshots_a_half_restor
     backup_env: dict[str, str], home: Path, tmp_path: Path, restic_bin: str
 ) -> None:
     note = home / ".openclaw" / "workspace" / "kept.md"
-    note.parent.mkdir(parents=True)
-    note.write_text("from the last container\n")
-    one_shot = subprocess.run(
-        [sys.executable, str(BOOT), "snapshot"],
-        env=backup_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(one_shot.stdout)["ok"] is True
+    seed_env = run_env(backup_env, OPENCLAW_BIN=str(fake_openclaw(tmp_path)))
+    with booted(seed_env, tmp_path / "seed.log") as seed:  # the last container's life
+        wait_ready(int(seed_env["OPENCLAW_GATEWAY_PORT"]), seed)
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text("from the last container\n")
+        assert http(f"{control_url(seed_env)}/snapshot", method="POST", token=TOKEN)[0] == 200
+        assert sdk_stop(seed)[0]
     for child in home.iterdir():  # a fresh container: nothing on disk
         subprocess.run(["rm", "-rf", str(child)], check=True)
     release = tmp_path / "release"
@@ -393,12 +390,25 @@ def test_control_api_answers_while_restoring_and_nothing_snapshots_a_half_restor
         assert fallback.returncode == 1
         assert "boot.py run is live" in json.loads(fallback.stdout)["error"]
         assert len(snapshots(env)) == 1, "something snapshotted the half-restored state"
-
+        kill_tree(proc)  # killed mid-restore: the next one-shot must not save what is on disk
+    status_file = home / ".openclaw-edge" / "run" / "status.json"
+    assert json.loads(status_file.read_text())["restore"]["state"] == "restoring"
+    after_kill = subprocess.run(
+        [sys.executable, str(BOOT), "snapshot"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert after_kill.returncode == 1
+    assert "no boot finished its restore" in json.loads(after_kill.stdout)["error"]
+    assert len(snapshots(env)) == 1
+    with booted(env, tmp_path / "boot-again.log") as proc:
         release.touch()
         wait_ready(int(env["OPENCLAW_GATEWAY_PORT"]), proc)
         status = http(f"{control}/status", token=TOKEN)[1]
         assert status["restore"]["state"] == "ok"
-        assert status["restore"]["snapshot_trigger"] == "one-shot"
+        assert status["restore"]["snapshot_trigger"] == "manual"
         assert note.read_text() == "from the last container\n"
         note.write_text("after the restore\n")
         code, taken = http(f"{control}/snapshot", method="POST", token=TOKEN)
