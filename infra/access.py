@@ -3,7 +3,12 @@ allowed emails and/or a GitHub organisation) and a self-hosted application cover
 Its AUD and the team domain flow into the Worker's vars for JWT verification.
 
 With `accessProbeServiceToken`, also a service token and a `non_identity` policy admitting only
-that token, so the latency probe (plan item 2-5) can log in without a browser."""
+that token, so the latency probe (plan item 2-5) can log in without a browser.
+
+One path-scoped bypass application covers `<host>/cdp` and `<host>/cdp/*`: Access runs before the
+Worker, so without it a DevTools client (which has no Access cookie) never reaches the Worker's
+own CDP_SECRET check. Access applies the most specific application's policy; every other path
+stays behind the login (and the Worker checks the Access JWT itself on every non-/cdp route)."""
 
 from __future__ import annotations
 
@@ -32,11 +37,20 @@ class AccessGateArgs:
     """Adopt this existing reusable policy (`adoptAccessPolicyId`)."""
 
 
+CDP_PATHS = ("/cdp", "/cdp/*")
+"""The only paths that skip Access: the Worker's CDP shim (routes/cdp.ts), guarded by CDP_SECRET."""
+
+
+def cdp_bypass_uris(hostname: str) -> list[str]:
+    return [f"{hostname}{path}" for path in CDP_PATHS]
+
+
 class AccessGate(pulumi.ComponentResource):
     """Login in front of the Worker: only what this policy allows reaches it."""
 
     policy: cloudflare.ZeroTrustAccessPolicy
     application: cloudflare.ZeroTrustAccessApplication
+    cdp_bypass: cloudflare.ZeroTrustAccessApplication
     probe_token: cloudflare.ZeroTrustAccessServiceToken | None
     probe_policy: cloudflare.ZeroTrustAccessPolicy | None
     aud: pulumi.Output[str]
@@ -141,6 +155,36 @@ class AccessGate(pulumi.ComponentResource):
                     else None
                 ),
             ),
+        )
+        # An app-scoped (inline) bypass policy, so the policy pack sees the decision on the app.
+        self.cdp_bypass = cloudflare.ZeroTrustAccessApplication(
+            f"{name}-cdp-bypass",
+            account_id=args.account_id,
+            name=f"{args.hostname} CDP shim (guarded by CDP_SECRET)",
+            type="self_hosted",
+            domain=cdp_bypass_uris(args.hostname)[0],
+            destinations=[
+                cloudflare.ZeroTrustAccessApplicationDestinationArgs(type="public", uri=uri)
+                for uri in cdp_bypass_uris(args.hostname)
+            ],
+            app_launcher_visible=False,
+            # No login here, but the cookie rules of the pack hold for every application.
+            same_site_cookie_attribute=COOKIE_SAME_SITE,
+            http_only_cookie_attribute=True,
+            policies=[
+                cloudflare.ZeroTrustAccessApplicationPolicyArgs(
+                    name="CDP shim: the Worker checks CDP_SECRET",
+                    decision="bypass",
+                    includes=[
+                        cloudflare.ZeroTrustAccessApplicationPolicyIncludeArgs(
+                            # The generated class takes no arguments and has no annotation.
+                            everyone=cloudflare.ZeroTrustAccessApplicationPolicyIncludeEveryoneArgs()  # type: ignore[no-untyped-call]
+                        )
+                    ],
+                    precedence=1,
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.aud = self.application.aud
         self.team_domain = s.team_domain

@@ -31,6 +31,7 @@ CUSTOM_DOMAIN_TYPE: Final = "cloudflare:index/workersCustomDomain:WorkersCustomD
 ACCESS_APPLICATION_TYPE: Final = (
     "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
 )
+ACCESS_POLICY_TYPE: Final = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy"
 R2_BUCKET_TYPE: Final = "cloudflare:index/r2Bucket:R2Bucket"
 SSM_PARAMETER_TYPE: Final = "aws:ssm/parameter:Parameter"
 
@@ -38,6 +39,9 @@ DEFAULT_MAX_MONTHLY_USD: Final = 50.0
 """Plan T-20260219-003 stop criterion (phase 1 and 2): monthly cost above $50."""
 DEFAULT_DEV_ENVIRONMENTS: Final = ("dev",)
 """Environments where debug routes may be on."""
+CDP_BYPASS_PATHS: Final = ("/cdp", "/cdp/*")
+"""The only paths of a Worker hostname that may skip Access (the CDP shim, which checks
+CDP_SECRET itself); infra/access.py CDP_PATHS, kept equal by a test."""
 
 # --- Plain checks: values in, violation message (or None) out ----------------------------------
 
@@ -218,6 +222,60 @@ def access_cookie_violation(props: Mapping[str, Any]) -> str | None:
     )
 
 
+def bypass_decisions(props: Mapping[str, Any]) -> bool:
+    """Whether an Access application carries an app-scoped `bypass` policy (known values only)."""
+    return any(
+        isinstance(policy, Mapping) and _known(policy, "decision") == "bypass"
+        for policy in _known_items(_known(props, "policies"))
+    )
+
+
+def access_bypass_violations(
+    hostnames: Iterable[str],
+    applications: Sequence[tuple[str, Mapping[str, Any]]],
+    policies: Sequence[tuple[str, Mapping[str, Any]]],
+) -> list[tuple[str, str]]:
+    """(urn, message) for each Access bypass wider than `<worker host>/cdp` + `/cdp/*`.
+
+    A bypass lets anyone through without a login; the pack allows exactly one shape of it: an
+    application whose every domain/destination is one of those two paths of a Worker hostname,
+    with the bypass as its own (app-scoped) policy. Reusable bypass policies are refused: they
+    can be attached to any application, which the pack cannot see in a preview.
+    """
+    allowed = {
+        f"{host.strip().lower().rstrip('.')}{path}"
+        for host in hostnames
+        for path in CDP_BYPASS_PATHS
+    }
+    found: list[tuple[str, str]] = []
+    for urn, props in policies:
+        if _known(props, "decision") == "bypass":
+            found.append(
+                (
+                    urn,
+                    f"reusable Access policy {_known(props, 'name')!r} has decision 'bypass'; the "
+                    "only bypass allowed is app-scoped, on the Worker's /cdp paths "
+                    "(infra/access.py)",
+                )
+            )
+    for urn, props in applications:
+        if not bypass_decisions(props):
+            continue
+        patterns = access_patterns(props)
+        normalised = {"".join(_split_pattern(pattern)) for pattern in patterns}
+        wider = sorted(pattern for pattern in normalised if pattern not in allowed)
+        if wider or not normalised:
+            found.append(
+                (
+                    urn,
+                    f"Access application {_known(props, 'name')!r} bypasses the login on "
+                    f"{wider or ['(no domain)']}; only {sorted(allowed) or ['<host>/cdp']} may "
+                    "skip Access (the CDP shim checks CDP_SECRET itself)",
+                )
+            )
+    return found
+
+
 def r2_protect_violation(name: str, protect: bool) -> str | None:
     """Message when an R2 bucket can be deleted by `pulumi destroy` or a rename."""
     if protect:
@@ -285,6 +343,8 @@ def access_validate(args: StackValidationArgs, report_violation: ReportViolation
             if isinstance(hostname, str) and hostname:
                 hostnames.setdefault(hostname.lower(), resource.urn)
         elif resource.resource_type == ACCESS_APPLICATION_TYPE:
+            if bypass_decisions(resource.props):
+                continue  # a bypass lets everyone in: it protects nothing
             applications.append(access_patterns(resource.props))
     for hostname, message in access_coverage_violations(hostnames, applications):
         report_violation(message, hostnames[hostname])
@@ -297,6 +357,24 @@ def access_cookie_validate(args: ResourceValidationArgs, report_violation: Repor
     message = access_cookie_violation(args.props)
     if message:
         report_violation(message, None)
+
+
+def access_bypass_validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """access-bypass-only-cdp: nothing but the Worker's /cdp paths skips the Access login."""
+    hostnames: set[str] = set()
+    applications: list[tuple[str, Mapping[str, Any]]] = []
+    policies: list[tuple[str, Mapping[str, Any]]] = []
+    for resource in args.resources:
+        if resource.resource_type in (CUSTOM_DOMAIN_TYPE, WORKER_DEPLOY_TYPE):
+            hostname = _known(resource.props, "hostname")
+            if isinstance(hostname, str) and hostname:
+                hostnames.add(hostname.lower())
+        elif resource.resource_type == ACCESS_APPLICATION_TYPE:
+            applications.append((resource.urn, resource.props))
+        elif resource.resource_type == ACCESS_POLICY_TYPE:
+            policies.append((resource.urn, resource.props))
+    for urn, message in access_bypass_violations(hostnames, applications, policies):
+        report_violation(message, urn)
 
 
 def r2_protect_validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -354,6 +432,13 @@ def build_policies() -> list[Policy]:
             description="Every Worker hostname is covered, on all paths, by a Cloudflare Access "
             "application.",
             validate=access_validate,
+            enforcement_level=mandatory,
+        ),
+        StackValidationPolicy(
+            name="access-bypass-only-cdp",
+            description="No Access bypass except the path-scoped one for the Worker's /cdp "
+            "paths (guarded by CDP_SECRET).",
+            validate=access_bypass_validate,
             enforcement_level=mandatory,
         ),
         ResourceValidationPolicy(

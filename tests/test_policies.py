@@ -87,6 +87,7 @@ def test_pack_registers_its_mandatory_policies() -> None:
         "cost-within-budget",
         "no-debug-routes-outside-dev",
         "access-covers-worker-hostname",
+        "access-bypass-only-cdp",
         "access-cookie-lax-http-only",
         "r2-bucket-protected",
         "ssm-secure-string",
@@ -317,6 +318,79 @@ def test_access_cookie_rule_reads_only_self_hosted_applications() -> None:
     assert _run("access-cookie-lax-http-only", saas) == []
     other = _resource_args(p.R2_BUCKET_TYPE, {"type": "self_hosted"}, protect=True)
     assert _run("access-cookie-lax-http-only", other) == []
+
+
+# --- Access bypass -------------------------------------------------------------------------------
+
+BYPASS = [{"name": "cdp", "decision": "bypass", "includes": [{"everyone": {}}], "precedence": 1}]
+
+
+def _cdp_app(
+    *uris: str, policies: list[dict[str, Any]] | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    return _app(
+        "cdp",
+        domain=uris[0],
+        destinations=[{"type": "public", "uri": uri} for uri in uris],
+        policies=BYPASS if policies is None else policies,
+    )
+
+
+def test_the_cdp_bypass_of_the_worker_hostname_passes() -> None:
+    stack = _stack(_domain(), _app(domain=HOST), _cdp_app(f"{HOST}/cdp", f"{HOST}/cdp/*"))
+    assert _run("access-bypass-only-cdp", stack) == []
+    assert _run("access-covers-worker-hostname", stack) == []
+
+
+@pytest.mark.parametrize(
+    "uris",
+    [
+        (f"{HOST}/cdp", f"{HOST}/cdp/*", f"{HOST}/_admin/*"),  # one path more
+        (f"{HOST}/cdp*",),  # /cdpanything too
+        (f"{HOST}/*",),  # the whole host
+        (HOST,),
+        ("other.example.com/cdp",),  # not a Worker hostname
+        (f"{HOST}/cdp", "*.example.com/cdp"),
+    ],
+)
+def test_any_wider_bypass_is_a_violation(uris: tuple[str, ...]) -> None:
+    messages = _run("access-bypass-only-cdp", _stack(_domain(), _app(domain=HOST), _cdp_app(*uris)))
+    assert len(messages) == 1, messages
+    assert "bypasses the login" in messages[0]
+    assert p.ACCESS_APPLICATION_TYPE in messages[0]  # reported against the application
+
+
+def test_a_whole_host_bypass_does_not_count_as_coverage() -> None:
+    messages = _run("access-covers-worker-hostname", _stack(_domain(), _cdp_app(HOST)))
+    assert len(messages) == 1
+    assert "declares no Access application" in messages[0]
+
+
+def test_a_reusable_bypass_policy_is_a_violation() -> None:
+    policy = (p.ACCESS_POLICY_TYPE, "open", {"name": "open", "decision": "bypass"})
+    allow = (p.ACCESS_POLICY_TYPE, "allow", {"name": "allow", "decision": "allow"})
+    messages = _run("access-bypass-only-cdp", _stack(_domain(), _app(domain=HOST), policy, allow))
+    assert len(messages) == 1
+    assert "reusable Access policy 'open'" in messages[0]
+
+
+def test_an_application_without_a_bypass_is_not_this_policys_business() -> None:
+    allow_only = _cdp_app(f"{HOST}/_admin/*", policies=[{"decision": "allow", "precedence": 1}])
+    assert _run("access-bypass-only-cdp", _stack(_domain(), allow_only)) == []
+
+
+def test_the_pack_and_the_program_agree_on_the_cdp_paths() -> None:
+    from infra.access import CDP_PATHS
+
+    assert p.CDP_BYPASS_PATHS == CDP_PATHS
+
+
+def test_engine_path_reads_proxied_policies_of_access_applications() -> None:
+    wide = _cdp_app(f"{HOST}/*")
+    diagnostics = _analyze_stack(_domain(), _app(domain=HOST), wide)
+    assert [d.policyName for d in diagnostics] == ["access-bypass-only-cdp"]
+    exact = _cdp_app(f"{HOST}/cdp", f"{HOST}/cdp/*")
+    assert _analyze_stack(_domain(), _app(domain=HOST), exact) == []
 
 
 # --- R2 protect ----------------------------------------------------------------------------------

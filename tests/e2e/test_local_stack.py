@@ -192,6 +192,10 @@ def test_backup_now_creates_a_snapshot(paired: Paired, chatted: str, stack: Stac
     progress = admin.locator("#backup-progress")
     expect(progress).to_have_text(re.compile(r"^Snapshot [0-9a-f]+"), timeout=SLOW_MS)
     snapshot_id = progress.inner_text().split()[1]
+    # The recovery point names the newest snapshot: what a stop can lose is what came after it.
+    expect(admin.locator("#recovery-point")).to_contain_text(
+        re.compile(r"^Recovery point: \S+ \(manual\)"), timeout=SLOW_MS
+    )
     screenshot(admin, "08-admin-backup-now")
     after = _snapshot_ids(stack)
     assert len(after) == len(before) + 1

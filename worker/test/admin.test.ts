@@ -17,6 +17,7 @@ describe("admin page", () => {
     const html = await response.text();
     expect(html).toContain("/api/admin/devices");
     expect(html).toContain("Back up now");
+    expect(html).toContain('id="recovery-point"');
     expect(secretsIn(html)).toEqual([]);
   });
 });

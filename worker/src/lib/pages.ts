@@ -17,10 +17,13 @@ export function loadingPage(timeoutMs: number): string {
     "Starting OpenClaw…",
     `<h1>Starting OpenClaw…</h1><p>The gateway container is starting (cold start). This page reloads when it is ready.</p>
 <p>State: <strong id="state">starting</strong> <span class="muted" id="elapsed"></span></p><p class="muted" id="hint"></p>`,
-    `const started=Date.now(),limit=${Math.round(timeoutMs)};
+    `const started=Date.now(),limit=${Math.round(timeoutMs)};let idle=0;
 async function poll(){let state="unknown";try{const r=await fetch("/api/status",{headers:{accept:"application/json"},cache:"no-store"});if(r.ok){const s=await r.json();state=s.state;if(s.detail)document.getElementById("hint").textContent=s.detail;}else{state="HTTP "+r.status;}}catch(e){state="unreachable";}
 document.getElementById("state").textContent=state;document.getElementById("elapsed").textContent="("+Math.round((Date.now()-started)/1000)+" s)";
-if(state==="running"){location.reload();return;}
+if(state==="running"){sessionStorage.removeItem("openclaw-edge-starts");location.reload();return;}
+// Nothing is starting (the start in the background was cut off, or failed): loading the page again starts it again, a few times.
+idle=state==="not_running"?idle+1:0;const starts=Number(sessionStorage.getItem("openclaw-edge-starts")||"0");
+if(idle>=3&&starts<3){sessionStorage.setItem("openclaw-edge-starts",String(starts+1));location.reload();return;}
 if(Date.now()-started>limit){document.getElementById("hint").textContent="Still not ready: check /_admin/ (restart the gateway) or /debug/logs when debug routes are enabled.";}
 setTimeout(poll,2000);}
 poll();`,

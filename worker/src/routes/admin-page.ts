@@ -25,6 +25,7 @@ code{background:#f3f3f3;padding:0 .25rem;border-radius:3px}
 <h3>Paired</h3><table><thead><tr><th>Device</th><th>Client</th><th>Role</th><th>Approved</th></tr></thead><tbody id="paired"></tbody></table></section>
 <section id="backup"><h2>Backups</h2>
 <p id="backup-summary" class="muted">…</p>
+<p id="recovery-point" class="muted"></p>
 <button data-action="backup-status">Refresh</button><button data-action="backup-now">Back up now</button>
 <span class="progress" id="backup-progress"></span>
 <h3>Snapshots</h3><button data-action="snapshots">List snapshots</button> <span class="progress" id="snapshots-progress"></span>
@@ -91,7 +92,17 @@ async function refreshBackup(){
   if (b.configured === false) parts.push("NOT CONFIGURED (R2 credentials or BACKUP_PASSWORD missing)");
   if (b.last_error) parts.push("last error: " + b.last_error);
   if (s.control_error) parts.push("control API: " + s.control_error);
-  $("backup-summary").textContent = parts.join(" · "); return "Backup status updated";
+  $("backup-summary").textContent = parts.join(" · "); $("recovery-point").textContent = recoveryPoint(b, s.restore || {}); return "Backup status updated";
+}
+// What a stop can lose: everything after the newest snapshot. Snapshots are taken every
+// interval while anything changes; the final one on a stop must fit the 5 s the Sandbox SDK
+// gives before SIGKILL. The restore says how the previous container's life ended.
+function recoveryPoint(b, r){
+  const every = b.interval_seconds ? "every " + b.interval_seconds + " s while anything changes" : "periodically";
+  const point = b.last_snapshot ? b.last_snapshot.time + " (" + (b.last_snapshot.trigger || "snapshot") + ")" : (r.snapshot_time ? r.snapshot_time + " (restored at boot)" : "none yet");
+  let text = "Recovery point: " + point + ". Snapshots are taken " + every + "; a stop takes a final one when it fits in the 5 s the platform allows, so at worst the changes since the recovery point are lost.";
+  if (r.snapshot_id) text += " This boot restored " + String(r.snapshot_id).slice(0, 8) + " from " + (r.snapshot_time || "?") + (r.snapshot_trigger === "shutdown" ? ", the final snapshot of a clean stop." : r.snapshot_trigger ? ", taken on " + r.snapshot_trigger + ": the stop before it saved no final snapshot." : ".");
+  return text;
 }
 async function listSnapshots(){
   const s = await api("/api/admin/snapshots"); const body = $("snapshots"); body.replaceChildren();
