@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { env as bindings } from "cloudflare:workers";
 import { deriveDeviceIdentity } from "../src/gateway/device";
 import { inject } from "vitest";
-import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, SAME_ORIGIN, sandboxEnv, secretsIn } from "./helpers";
 import { forwardTo, scenario } from "./sandbox-double";
 
 // What the admin page's own fetch calls carry (a browser adds Sec-Fetch-Site itself).
@@ -71,7 +71,7 @@ describe("devices over the gateway RPC (sandbox backend)", () => {
     const listed = await call(sandboxEnv(), request("/api/admin/devices", { jwt }), s.deps);
     expect(listed.response.status).toBe(200);
     expect(((await listed.response.json()) as { pending: { requestId: string }[] }).pending.map((p) => p.requestId)).toEqual(["req-browser-1"]);
-    const approved = await call(sandboxEnv(), request("/api/admin/devices/req-browser-1/approve", { method: "POST", jwt }), s.deps);
+    const approved = await call(sandboxEnv(), request("/api/admin/devices/req-browser-1/approve", { method: "POST", jwt, headers: SAME_ORIGIN }), s.deps);
     expect(approved.response.status).toBe(200);
     expect(s.calls.filter((name) => name === "wsConnect")).toHaveLength(2);
   });

@@ -12,6 +12,8 @@ import { sandboxNamespace } from "./sandbox-double";
 export { AUD, GATEWAY_TOKEN, SECRET_VALUES, TEAM_DOMAIN };
 export const ISSUER = `https://${TEAM_DOMAIN}`;
 export const HOST = "https://claw.example.com";
+/** What a browser sends on the admin page's own POSTs (auth/same-origin.ts checks it). */
+export const SAME_ORIGIN = { "sec-fetch-site": "same-origin" } as const;
 
 /** Access + token configuration for the origin backend, pointing at the fake gateway. */
 export function originEnv(scenario: string, overrides: Record<string, unknown> = {}): Env {

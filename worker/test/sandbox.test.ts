@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
 import { BOOT_RUN, DEFAULT_LIMITS, readinessCallBudget, realSandboxFactory, sandboxOptions } from "../src/backend/sandbox";
-import { accessToken, call, callOpen, GATEWAY_TOKEN, HOST, request, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
+import { accessToken, call, callOpen, GATEWAY_TOKEN, HOST, request, SAME_ORIGIN, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
 import { Gate, sandboxNamespace, scenario } from "./sandbox-double";
 
 const jwt = () => accessToken();
@@ -182,7 +182,7 @@ describe("sandbox backend", () => {
     const s = scenario();
     await call(sandboxEnv(), request("/warm", { jwt: await jwt() }), s.deps);
     const changed = sandboxEnv({ TELEGRAM_DM_ALLOW_FROM: "333" });
-    const { response } = await call(changed, request("/api/admin/gateway/restart", { method: "POST", jwt: await jwt() }), s.deps);
+    const { response } = await call(changed, request("/api/admin/gateway/restart", { method: "POST", jwt: await jwt(), headers: SAME_ORIGIN }), s.deps);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ ok: true, restarted: "process", stop: "graceful" });
     expect(s.boot.runs.map((r) => r.env.TELEGRAM_DM_ALLOW_FROM)).toEqual(["111,222", "333"]);
@@ -196,13 +196,13 @@ describe("sandbox backend", () => {
     const s = scenario();
     await call(sandboxEnv(), request("/warm", { jwt: await jwt() }), s.deps);
     const rotated = sandboxEnv({ MOLTBOT_GATEWAY_TOKEN: "rotated-gateway-token-0d7e" });
-    const { response } = await call(rotated, request("/api/admin/backup", { method: "POST", jwt: await accessToken() }), s.deps);
+    const { response } = await call(rotated, request("/api/admin/backup", { method: "POST", jwt: await accessToken(), headers: SAME_ORIGIN }), s.deps);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ ok: true, restarted: { stop: "killed" } });
     expect(s.boot.snapshots.map((snap) => snap.trigger)).toEqual(["shutdown"]);
     expect(s.boot.runs.at(-1)?.env.OPENCLAW_GATEWAY_TOKEN).toBe("rotated-gateway-token-0d7e");
     await until(async () => ((await (await call(rotated, request("/api/status", { jwt: await jwt() }), s.deps)).response.json()) as { state: string }).state === "running", "new boot up");
-    const again = await call(rotated, request("/api/admin/backup", { method: "POST", jwt: await accessToken() }), s.deps);
+    const again = await call(rotated, request("/api/admin/backup", { method: "POST", jwt: await accessToken(), headers: SAME_ORIGIN }), s.deps);
     expect(await again.response.json()).toMatchObject({ ok: true, reason: "manual" });
   });
 
