@@ -38,10 +38,14 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> list[Registration]:
     return preview(tmp_path_factory.mktemp("preview"))
 
 
-def only(registrations: list[Registration], type_: str) -> Registration:
-    found = [r for r in registrations if r.type == type_]
+def only(registrations: list[Registration], type_: str, name: str | None = None) -> Registration:
+    found = [r for r in registrations if r.type == type_ and name in (None, r.name)]
     assert len(found) == 1, [r.name for r in found]
     return found[0]
+
+
+# The login application (infra/access.py); the stack also has the /cdp bypass application.
+LOGIN_APP = "access-app"
 
 
 def with_outputs(registration: Registration, **changes: object) -> Registration:
@@ -63,7 +67,7 @@ def replaced(
 def test_the_harness_sends_what_a_preview_of_a_new_stack_holds(dev: list[Registration]) -> None:
     # Not vacuous: the Access application's computed outputs are unknown, as in the real preview
     # that creates it, and the WorkerDeploy's outputs are what its register_outputs received.
-    app = only(dev, p.ACCESS_APPLICATION_TYPE)
+    app = only(dev, p.ACCESS_APPLICATION_TYPE, LOGIN_APP)
     assert app.output("selfHostedDomains") == UNKNOWN
     assert app.output("aud") == UNKNOWN
     assert app.output("domain") == "moltworker.example.com"
@@ -87,7 +91,7 @@ def test_the_dev_stack_preview_passes_without_a_single_diagnostic(
 def test_an_uncovered_hostname_is_mandatory_in_the_preview_that_creates_the_app(
     pack: Analyzer, dev: list[Registration]
 ) -> None:
-    app = only(dev, p.ACCESS_APPLICATION_TYPE)
+    app = only(dev, p.ACCESS_APPLICATION_TYPE, LOGIN_APP)
     elsewhere = with_outputs(
         app,
         domain="other.example.com",
@@ -105,7 +109,9 @@ def test_an_uncovered_hostname_is_mandatory_in_the_preview_that_creates_the_app(
 def test_an_unknown_domain_does_not_count_as_coverage(
     pack: Analyzer, dev: list[Registration]
 ) -> None:
-    app = with_outputs(only(dev, p.ACCESS_APPLICATION_TYPE), domain=UNKNOWN, destinations=[])
+    app = with_outputs(
+        only(dev, p.ACCESS_APPLICATION_TYPE, LOGIN_APP), domain=UNKNOWN, destinations=[]
+    )
     diagnostics = pack.analyze_stack(replaced(dev, app, p.ACCESS_APPLICATION_TYPE))
     assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [(ACCESS, MANDATORY)]
 

@@ -69,7 +69,6 @@ export interface OneShotSession {
  * handle from getSandbox() must be assignable to it: tsc checks that in sandboxHandle().
  */
 export interface SandboxLike {
-  getState(): Promise<{ status: string }>;
   bootState(): Promise<BootState>;
   startBoot(env: Record<string, string>): Promise<BootStart>;
   listProcesses(): Promise<SandboxProcess[]>;
@@ -105,9 +104,6 @@ export function sandboxHandle(env: Env, id: string = SANDBOX_ID): SandboxLike {
 }
 
 export const realSandboxFactory: SandboxFactory = (env) => sandboxHandle(env);
-
-/** Backwards name: any live boot process. */
-export const isGatewayProcess = isBootProcess;
 
 function iso(value: Date | string | undefined): string | undefined {
   if (value === undefined) return undefined;
