@@ -33,6 +33,8 @@ export interface BootModel {
   controlApi: boolean;
   /** Set: `boot.py run` fails at once with this exit code (a boot that crashes). */
   exitCode: number | null;
+  /** GET /selftest on the control API (boot.py selftest); by default the route is missing. */
+  selftest: () => Response;
 }
 
 export interface BootWorld {
@@ -87,6 +89,7 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
       config: { gateway: { port: 18789 } },
       controlApi: true,
       exitCode: null,
+      selftest: () => json(404, { ok: false, error: "no route GET /selftest" }),
       ...model,
     },
     runs: [],
@@ -154,6 +157,8 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
         case "POST /shutdown":
           stop?.();
           return json(200, { ok: true, stopping: true, phase });
+        case "GET /selftest":
+          return m.selftest();
         case "GET /logs":
           return json(200, { ok: true, source: url.searchParams.get("source"), lines: ["gateway up", `Authorization: Bearer ${token}`] });
         default:
