@@ -16,11 +16,12 @@ CONTROL_PORT_DEFAULT = 18790
 BACKUP_INTERVAL_DEFAULT = 60
 RETENTION_INTERVAL_DEFAULT = 6 * 3600
 REPOSITORY_PREFIX = "openclaw-edge"
-# The Sandbox SDK's container server answers a stop (container SIGTERM, or killProcess) by sending
-# SIGTERM to the whole process tree and SIGKILL 5 s later (sandbox-container/src/session.ts,
-# killCommand). The shutdown path plans to be done before that, with a margin.
-SHUTDOWN_BUDGET_DEFAULT = 4.5
-GATEWAY_STOP_GRACE_DEFAULT = 1.5
+# How long a stop may take. In the image (container/Dockerfile) 4.5 s and 1.5 s: the Sandbox SDK's
+# container server answers a stop (container SIGTERM, or killProcess) by sending SIGTERM to the
+# whole process tree and SIGKILL 5 s later (sandbox-container/src/session.ts, killCommand). On a
+# host nothing is known to SIGKILL, so a final snapshot is not given up that early.
+SHUTDOWN_BUDGET_DEFAULT = 60.0
+GATEWAY_STOP_GRACE_DEFAULT = 10.0
 LOG_MAX_BYTES_DEFAULT = 1024 * 1024
 LOG_BACKUPS_DEFAULT = 2
 
@@ -145,7 +146,7 @@ class Settings:
     env: Mapping[str, str] = field(repr=False)
     logs: LogSettings = field(default_factory=LogSettings)
     shutdown_budget_seconds: float = SHUTDOWN_BUDGET_DEFAULT
-    """Seconds from SIGTERM until `run` must be gone: the SDK sends SIGKILL after 5."""
+    """Seconds from SIGTERM until `run` is gone (image: 4.5, the SDK SIGKILLs after 5)."""
     gateway_stop_grace_seconds: float = GATEWAY_STOP_GRACE_DEFAULT
     """How long a stop waits for the gateway before killing it and taking the final snapshot."""
 

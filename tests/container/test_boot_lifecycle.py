@@ -89,9 +89,20 @@ def fake_openclaw(tmp_path: Path, body: str = "") -> Path:
     return path
 
 
+def image_env(name: str) -> str:
+    """What container/Dockerfile sets: these tests run `run` as it runs in the image."""
+    found = re.search(rf"\b{name}=(\S+)", (BOOT.parent / "Dockerfile").read_text())
+    assert found, name
+    return found.group(1)
+
+
 def run_env(base: dict[str, str], **extra: str) -> dict[str, str]:
     return {
         **base,
+        "OPENCLAW_EDGE_SHUTDOWN_BUDGET_SECONDS": image_env("OPENCLAW_EDGE_SHUTDOWN_BUDGET_SECONDS"),
+        "OPENCLAW_EDGE_GATEWAY_STOP_GRACE_SECONDS": image_env(
+            "OPENCLAW_EDGE_GATEWAY_STOP_GRACE_SECONDS"
+        ),
         "OPENCLAW_GATEWAY_PORT": str(free_port()),
         "OPENCLAW_EDGE_CONTROL_PORT": str(free_port()),
         "OPENCLAW_EDGE_CONTROL_BIND": "127.0.0.1",

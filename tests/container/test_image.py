@@ -104,3 +104,7 @@ def test_the_base_images_interpreter_pools_are_off_and_home_is_set() -> None:
         assert ours.get(name) == "0", f"{name} not 0 in container/Dockerfile"
     assert ours.get("HOME") == "/root"
     assert ours.get("OPENCLAW_EDGE_STDERR_LEVEL") == "WARNING"
+    # The stop fits the SDK's 5 s between SIGTERM and SIGKILL (sandbox-container session.ts).
+    budget = float(ours["OPENCLAW_EDGE_SHUTDOWN_BUDGET_SECONDS"])
+    grace = float(ours["OPENCLAW_EDGE_GATEWAY_STOP_GRACE_SECONDS"])
+    assert grace < budget < 5.0
