@@ -149,9 +149,22 @@ def snapshots(env: dict[str, str]) -> list[dict[str, Any]]:
     return found
 
 
-def snapshot_has(env: dict[str, str], snapshot_id: str, rel: str, restic_bin: str) -> str:
-    """Content of HOME-relative `rel` in a snapshot (restic dump)."""
-    restic_env = {
+def one_shot_snapshot(env: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """`boot.py snapshot` as the Worker's fallback runs it: (exit code, its JSON)."""
+    done = subprocess.run(
+        [sys.executable, str(BOOT), "snapshot"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return done.returncode, answer
+
+
+def restic_env(env: dict[str, str]) -> dict[str, str]:
+    """restic's own environment for the repository `run` uses."""
+    return {
         "PATH": env["PATH"],
         "HOME": env["HOME"],
         "RESTIC_REPOSITORY": f"s3:{env['R2_ENDPOINT']}/{env['R2_BUCKET_NAME']}/openclaw-edge",
@@ -159,9 +172,13 @@ def snapshot_has(env: dict[str, str], snapshot_id: str, rel: str, restic_bin: st
         "AWS_ACCESS_KEY_ID": env["R2_ACCESS_KEY_ID"],
         "AWS_SECRET_ACCESS_KEY": env["R2_SECRET_ACCESS_KEY"],
     }
+
+
+def snapshot_has(env: dict[str, str], snapshot_id: str, rel: str, restic_bin: str) -> str:
+    """Content of HOME-relative `rel` in a snapshot (restic dump)."""
     done = subprocess.run(
         [restic_bin, "dump", snapshot_id, str(Path(env["HOME"]) / rel)],
-        env=restic_env,
+        env=restic_env(env),
         capture_output=True,
         text=True,
         check=False,
@@ -336,14 +353,7 @@ def test_a_final_snapshot_that_cannot_fit_stops_cleanly_and_says_so(
     assert [s["trigger"] for s in snapshots(env)][:1] != ["shutdown"]
     locks = subprocess.run(
         [restic_bin, "list", "locks", "--no-lock"],
-        env={
-            "PATH": env["PATH"],
-            "HOME": env["HOME"],
-            "RESTIC_REPOSITORY": f"s3:{env['R2_ENDPOINT']}/{env['R2_BUCKET_NAME']}/openclaw-edge",
-            "RESTIC_PASSWORD": env["BACKUP_PASSWORD"],
-            "AWS_ACCESS_KEY_ID": env["R2_ACCESS_KEY_ID"],
-            "AWS_SECRET_ACCESS_KEY": env["R2_SECRET_ACCESS_KEY"],
-        },
+        env=restic_env(env),
         capture_output=True,
         text=True,
         check=True,
@@ -391,28 +401,16 @@ def test_control_api_answers_while_restoring_and_nothing_snapshots_a_half_restor
         assert code == 409
         assert "restored" in refused["error"]
         assert http(f"{control}/gateway/restart", method="POST", token=TOKEN)[0] == 409
-        fallback = subprocess.run(
-            [sys.executable, str(BOOT), "snapshot"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert fallback.returncode == 1
-        assert "boot.py run is live" in json.loads(fallback.stdout)["error"]
+        fallback = one_shot_snapshot(env)
+        assert fallback[0] == 1
+        assert "boot.py run is live" in fallback[1]["error"]
         assert len(snapshots(env)) == 1, "something snapshotted the half-restored state"
         kill_tree(proc)  # killed mid-restore: the next one-shot must not save what is on disk
     status_file = home / ".openclaw-edge" / "run" / "status.json"
     assert json.loads(status_file.read_text())["restore"]["state"] == "restoring"
-    after_kill = subprocess.run(
-        [sys.executable, str(BOOT), "snapshot"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert after_kill.returncode == 1
-    assert "no boot finished its restore" in json.loads(after_kill.stdout)["error"]
+    after_kill = one_shot_snapshot(env)
+    assert after_kill[0] == 1
+    assert "no boot finished its restore" in after_kill[1]["error"]
     assert len(snapshots(env)) == 1
     with booted(env, tmp_path / "boot-again.log") as proc:
         release.touch()
