@@ -13,6 +13,7 @@ import pulumi
 from infra.access import AccessGate, AccessGateArgs
 from infra.ai_gateway import LlmGateway, LlmGatewayArgs
 from infra.catalog import Catalog, load_catalog
+from infra.channel_checks import checked_secrets
 from infra.config import REPO_ROOT, ConfigSource, StackConfig, load_config
 from infra.cost import (
     CostGuard,
@@ -111,7 +112,7 @@ def build_stack(
         read_parameter=read_parameter,
     )
     worker_secrets = {
-        **store.values,
+        **checked_secrets(store.values, config.worker_vars),
         "R2_ACCESS_KEY_ID": bucket.access_key_id,
         "R2_SECRET_ACCESS_KEY": bucket.secret_access_key,
     }

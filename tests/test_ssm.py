@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from infra.channel_checks import EXAMPLE_VALUES
 from infra.ssm import PLACEHOLDER, MissingSecretError, ssm_parameter_reader
 from tests.pulumi_harness import SECRETS, is_secret, of_type, one, run
 
@@ -22,7 +23,7 @@ def test_one_securestring_per_needed_secret_under_the_prefix(tmp_path: Path) -> 
     result = run(
         tmp_path,
         {"optionalSecrets": ["DISCORD_BOT_TOKEN"]},
-        parameters={"/lolice/openclaw/DISCORD_BOT_TOKEN": "discord-from-ssm-1234"},
+        parameters={"/lolice/openclaw/DISCORD_BOT_TOKEN": EXAMPLE_VALUES["DISCORD_BOT_TOKEN"]},
     )
     assert names(result) == {
         "/lolice/openclaw/MOLTBOT_GATEWAY_TOKEN",
