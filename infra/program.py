@@ -19,9 +19,10 @@ from infra.cost import (
     CostGuard,
     CostGuardArgs,
     CostInputs,
+    chat_channels,
     cron_interval_seconds,
     estimate,
-    sleep_defeated_by_cron,
+    sleep_warnings,
 )
 from infra.hostname import WorkerHostname, WorkerHostnameArgs
 from infra.r2 import BackupBucket, BackupBucketArgs
@@ -180,8 +181,8 @@ def build_stack(
     if probe is not None:
         export("probeAccessClientId", probe[0])
         export("probeAccessClientSecret", probe[1])
-    sleep_warning = sleep_defeated_by_cron(config.sleep_after, config.cron)
-    warnings = [sleep_warning] if sleep_warning else []
+    channels = chat_channels(spec.name for spec in wanted)
+    warnings = sleep_warnings(config.sleep_after, config.cron, channels)
     for warning in warnings:
         pulumi.log.warn(warning)
     return Stack(config, bucket, access, ai_gateway, store, worker, hostname, cost, warnings)
