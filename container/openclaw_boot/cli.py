@@ -21,6 +21,7 @@ from typing import Any
 
 from . import config
 from .backup import Backup, BackupError
+from .channels import ChannelMonitor
 from .control import ControlApp, serve
 from .gateway import Gateway, exit_code
 from .settings import Settings, SettingsError, load
@@ -180,6 +181,7 @@ class Runner:
                 self.status.update("gateway", state="exited", pid=None)
                 code = 127
                 self.stop_event.set()
+        ChannelMonitor(settings, self.status).start(self.stop_event)
         while not self.stop_event.wait(0.5):
             with self._ops:
                 code = self.gateway.unexpected_exit()

@@ -32,6 +32,9 @@ def _initial() -> dict[str, Any]:
             "protected": False,
         },
         "config": {"valid": None, "issues": [], "warnings": [], "changed": None},
+        # channel name -> {"state", "reason", "plugin", ...} (channels.py)
+        "channels": {},
+        "cron": {"enabled": None, "jobs": None, "next_run_at": None, "checked_at": None},
     }
 
 
