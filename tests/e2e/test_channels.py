@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from playwright.sync_api import Browser, expect
 
+from dev.access import COOKIE_NAME
 from dev.common import call_json
 from dev.discord import GUILD_CHANNEL_ID
 from dev.stack import CHAT_USERS, ROOT, Stack
+from tests.e2e.conftest import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -139,6 +142,26 @@ def test_channels_report_installed_enabled_and_connected(stack: Stack) -> None:
     assert identify
     assert identify[-1]["d"]["token"] == "<matched>"
     assert identify[-1]["d"]["intents"] & (1 << 12), "asks for direct messages"
+
+
+def test_admin_page_shows_each_channel(browser: Browser, stack: Stack) -> None:
+    _wait_connected(stack)
+    context = browser.new_context()
+    try:
+        worker = stack.config.url("worker")
+        context.add_cookies([{"name": COOKIE_NAME, "value": stack.access_token(), "url": worker}])
+        page = context.new_page()
+        page.goto(stack.config.url("worker", "/_admin/"))
+        discord = page.locator("#channel-rows tr[data-channel=discord]")
+        expect(discord).to_contain_text("connected", timeout=SLOW_S * 1000)
+        expect(discord).to_contain_text("@openclaw/discord")
+        expect(page.locator("#channel-rows tr[data-channel=telegram]")).to_contain_text("connected")
+        slack = page.locator("#channel-rows tr[data-channel=slack]")
+        expect(slack).to_contain_text("not configured")
+        expect(slack).to_contain_text("SLACK_BOT_TOKEN")
+        screenshot(page, "20-admin-channels")
+    finally:
+        context.close()
 
 
 def test_discord_dm_from_allowlisted_user_is_answered(stack: Stack) -> None:
