@@ -53,8 +53,9 @@ test: lint
 plan: $(STAMP_PY)
 	$(RUN) python -m infra.offline_plan --stack $(STACK) $(ARGS)
 
+# make dev DEV_FLAGS=--channels also starts the Discord/Telegram fakes (dev/README.md).
 dev: setup
-	$(RUN) python -m dev.run
+	$(RUN) python -m dev.run $(DEV_FLAGS)
 
 bench: setup
 	$(RUN) python -m bench.run $(ARGS)

@@ -1,11 +1,19 @@
-"""Small HTTP helpers shared by the local stand-ins (Access, LLM, S3): JSON replies, serving."""
+"""Small HTTP helpers shared by the local stand-ins (Access, LLM, S3, chat fakes): JSON replies,
+serving, a JSON client for tests."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import signal
 import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -45,6 +53,48 @@ class ReplyHandler(BaseHTTPRequestHandler):
 
     def send_html(self, status: int, html: str, headers: dict[str, str] | None = None) -> None:
         self.send_bytes(status, html.encode(), "text/html; charset=utf-8", headers)
+
+
+def call_json(
+    url: str,
+    body: object | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> tuple[int, Any]:
+    """(status, decoded JSON) of a GET, or of a POST when `body` is given; HTTP errors too."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - local stand-ins only
+        url,
+        data=data,
+        method="GET" if body is None else "POST",
+        headers={"content-type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return int(error.code), json.loads(error.read() or b"null")
+
+
+def run_chat_fake(
+    argv: list[str] | None,
+    *,
+    name: str,
+    doc: str | None,
+    port: int,
+    token_env: str,
+    make_server: Callable[[int, str, Path | None], ThreadingHTTPServer],
+) -> int:
+    """`python -m dev.<name> --port N --record FILE`; the bot token comes from `token_env`."""
+    parser = argparse.ArgumentParser(prog=f"python -m dev.{name}", description=doc)
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--record", type=Path, default=None, help="JSONL file of the bot's calls")
+    args = parser.parse_args(argv)
+    token = os.environ.get(token_env, "").strip()
+    if not token:
+        parser.error(f"{token_env} must be set (the bot token the fake accepts)")
+    serve_until_signal(make_server(args.port, token, args.record), name)
+    return 0
 
 
 def serve_until_signal(server: ThreadingHTTPServer, name: str) -> None:

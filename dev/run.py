@@ -1,6 +1,6 @@
 """`make dev`: start the whole system on loopback, print the URL to open, stop cleanly on Ctrl-C.
 
-python -m dev.run [--llm auto|standin|real] [--state-dir DIR] [--reset]
+python -m dev.run [--llm auto|standin|real] [--channels] [--state-dir DIR] [--reset]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dev.stack import PieceFailed, Stack, StackConfig, http_status
+from dev.stack import CHAT_USERS, PieceFailed, Stack, StackConfig, http_status
 
 
 class _Stop(Exception):
@@ -47,6 +47,22 @@ class WorkerWatch:
             self.progress(f"worker: not answering /sandbox-health (build error?); see {log}")
 
 
+def channel_help(stack: Stack) -> str:
+    """How to talk to the bot through the fakes, as an allowlisted user."""
+    cfg, users = stack.config, CHAT_USERS
+    discord = cfg.url("discord", f"/_fake/users/{users.discord_allowed}/dm")
+    telegram = cfg.url("telegram", f"/_fake/users/{users.telegram_allowed}/message")
+    return (
+        "  Chat channels (fakes; the real plugins talk to them):\n"
+        f'    Discord DM:   curl -d \'{{"content": "847293 + 651824"}}\' {discord}\n'
+        f"                  replies: curl {cfg.url('discord', '/_fake/bot-messages')}\n"
+        f"    Telegram:     curl -H 'content-type: application/json' "
+        f'-d \'{{"text": "847293 + 651824"}}\' {telegram}\n'
+        f"                  replies: curl {cfg.url('telegram', '/_fake/bot-messages')}\n"
+        f"  Channel state: {cfg.url('worker', '/_admin/')} (Channels)\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dev.run", description="Run the whole system locally."
@@ -57,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="auto (default): the real provider when ANTHROPIC_API_KEY/OPENAI_API_KEY is "
         "exported, else the deterministic stand-in",
+    )
+    parser.add_argument(
+        "--channels",
+        action="store_true",
+        help="also start the Discord and Telegram fakes and configure both channels against "
+        "them (chat with the bot as an allowlisted user through the fakes' test API)",
     )
     parser.add_argument("--state-dir", type=Path, default=StackConfig().state_dir)
     parser.add_argument(
@@ -74,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.reset and args.state_dir.exists():
         progress(f"--reset: deleting {args.state_dir}")
         shutil.rmtree(args.state_dir)
-    stack = Stack(StackConfig(state_dir=args.state_dir.resolve(), llm=args.llm), progress)
+    config = StackConfig(state_dir=args.state_dir.resolve(), llm=args.llm, channels=args.channels)
+    stack = Stack(config, progress)
     # Installed explicitly: a shell may start a background job with SIGINT ignored.
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
@@ -102,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  Ctrl-C stops everything (the boot code takes a final snapshot first).\n",
         flush=True,
     )
+    if cfg.channels:
+        print(channel_help(stack), flush=True)
     code = 0
     watch = WorkerWatch(stack, progress)
     try:

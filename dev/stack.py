@@ -3,13 +3,15 @@
 `dev.run` (make dev), the e2e session fixture and the benchmarks all drive this one class, so
 what the tests prove is what a developer runs. Pieces, in start order (all on 127.0.0.1):
 s3 (moto, stands in for R2), access (Access stand-in: login, JWKS, and a front that admits the
-service token as Access does), llm (LLM stand-in), edge (network
-stand-in: browsers reach the gateway as remote clients, as in a deployment), boot (the
-container's boot code running a real OpenClaw gateway on the host), worker (`wrangler dev`).
+service token as Access does), llm (LLM stand-in), edge (network stand-in: browsers reach the
+gateway as remote clients, as in a deployment), discord and telegram (chat network fakes, only
+with `channels=True`), boot (the container's boot code running a real OpenClaw gateway with the
+real channel plugins on the host), worker (`wrangler dev`).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -28,17 +30,22 @@ from pathlib import Path
 from typing import IO, Literal
 
 from dev.access import AccessIssuer, load_or_create_key
+from dev.discord import BOT_USER_ID as DISCORD_BOT_USER_ID
+from dev.discord import GUILD_ID as DISCORD_GUILD_ID
 from dev.s3 import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
 from infra.config import dockerfile_openclaw_version
 
 ROOT = Path(__file__).resolve().parent.parent
-PIECES = ("s3", "access", "llm", "edge", "boot", "worker")
+PIECES = ("s3", "access", "llm", "edge", "discord", "telegram", "boot", "worker")
+CHANNEL_PIECES = ("discord", "telegram")
 # Which Ports fields each piece listens on (checked before anything starts).
 PIECE_PORTS = {
     "s3": ("s3",),
     "access": ("access", "front"),
     "llm": ("llm",),
     "edge": ("edge",),
+    "discord": ("discord",),
+    "telegram": ("telegram",),
     "boot": ("gateway", "control"),
     "worker": ("worker", "inspector"),
 }
@@ -67,6 +74,8 @@ class Ports:
     edge: int = 8794
     front: int = 8795
     """The Access stand-in in front of the Worker (service token, login redirect): `ops.verify`."""
+    discord: int = 8796
+    telegram: int = 8797
 
     def shifted(self, offset: int) -> Ports:
         """Every port moved by `offset`: a second stack (e2e) beside a running `make dev`."""
@@ -96,6 +105,9 @@ class StackConfig:
     pairing (as deployed). False: the Worker talks to the gateway directly (benchmarks)."""
     host_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     """Where a real LLM key is looked up (the developer's environment by default)."""
+    channels: bool = False
+    """Also start the Discord and Telegram fakes (dev/discord.py, dev/telegram.py) and configure
+    the gateway's Discord and Telegram channels against them (allowlists: ChatUsers)."""
 
     @property
     def logs_dir(self) -> Path:
@@ -183,33 +195,70 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@dataclass(frozen=True)
+class ChatUsers:
+    """The people of the chat fakes: who is on the bot's allowlists and who is not."""
+
+    discord_allowed: str = "1490000000000000500"
+    discord_stranger: str = "1490000000000000666"
+    telegram_allowed: str = "7200000501"
+    telegram_stranger: str = "7200000666"
+
+
+CHAT_USERS = ChatUsers()
+
+
+def discord_token() -> str:
+    """A token shaped like Discord's: base64(bot user id) . timestamp . HMAC (random here)."""
+    head = base64.urlsafe_b64encode(DISCORD_BOT_USER_ID.encode()).decode().rstrip("=")
+    return f"{head}.{secrets.token_urlsafe(5)[:6]}.{secrets.token_urlsafe(29)[:38]}"
+
+
+def telegram_token() -> str:
+    """A token shaped like BotFather's: <bot id>:<35 characters>."""
+    return f"7100000001:{secrets.token_urlsafe(27)[:35]}"
+
+
+SECRET_MAKERS = {
+    "gateway_token": lambda: secrets.token_urlsafe(32),
+    "backup_password": lambda: secrets.token_urlsafe(32),
+    # Shaped like Cloudflare's service tokens: "<32 hex>.access" and 64 hex.
+    "access_client_id": lambda: f"{secrets.token_hex(16)}.access",
+    "access_client_secret": lambda: secrets.token_hex(32),
+    "discord_bot_token": discord_token,
+    "telegram_bot_token": telegram_token,
+}
+
+
 @dataclass
 class Secrets:
     """Generated once into the state dir (mode 0600); reach pieces via env/files, never argv."""
 
     gateway_token: str
     backup_password: str
-    access_client_id: str = ""
+    access_client_id: str
     """The local Access service token (what `accessProbeServiceToken` creates when deployed)."""
-    access_client_secret: str = ""
+    access_client_secret: str
+    discord_bot_token: str
+    telegram_bot_token: str
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
-        data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-        loaded = cls(
-            data.get("gateway_token") or secrets.token_urlsafe(32),
-            data.get("backup_password") or secrets.token_urlsafe(32),
-            # Shaped like Cloudflare's: "<32 hex>.access" and 64 hex.
-            data.get("access_client_id") or f"{secrets.token_hex(16)}.access",
-            data.get("access_client_secret") or secrets.token_hex(32),
-        )
-        if data != vars(loaded):  # new file, or one written before a field existed
+        data = json.loads(path.read_text()) if path.exists() else {}
+        missing = [name for name in SECRET_MAKERS if not data.get(name)]
+        for name in missing:  # state dirs from before a secret existed get it added
+            data[name] = SECRET_MAKERS[name]()
+        if missing:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
-                json.dump(vars(loaded), handle)
+                json.dump(data, handle)
             path.with_suffix(".tmp").replace(path)
-        return loaded
+        return cls(**{name: str(data[name]) for name in SECRET_MAKERS})
+
+    def values(self) -> dict[str, str]:
+        """Every secret by name, for tests that look for leaks."""
+        return {name: str(getattr(self, name)) for name in SECRET_MAKERS}
 
 
 @dataclass
@@ -276,6 +325,11 @@ class Stack:
         override = self.config.host_env.get("OPENCLAW_BIN")
         return Path(override) if override else ROOT / ".venv/openclaw/node_modules/.bin/openclaw"
 
+    def plugin_dir(self) -> Path:
+        """The channel plugins scripts/install-openclaw installed (the image's
+        /opt/openclaw-edge/plugins/npm)."""
+        return ROOT / ".venv/openclaw/plugins/npm"
+
     def uses_real_llm(self) -> bool:
         mode = self.config.llm
         has_key = any(self.config.host_env.get(n) for n in REAL_LLM_NAMES[:2])
@@ -297,6 +351,10 @@ class Stack:
                 )
             if shutil.which("restic") is None:
                 raise PieceFailed("boot", f"restic is not on PATH; {hint}", None)
+            if self.config.channels and not (self.plugin_dir() / "projects").is_dir():
+                raise PieceFailed(
+                    "boot", f"no channel plugins in {self.plugin_dir()}; {hint}", None
+                )
         if "worker" in wanted and not (ROOT / "worker/node_modules/.bin/wrangler").exists():
             raise PieceFailed("worker", f"worker/node_modules is missing; {hint}", None)
         if not toolchain_bin_dirs():
@@ -403,8 +461,11 @@ class Stack:
                 "R2_ENDPOINT": cfg.url("s3").rstrip("/"),
                 "BACKUP_INTERVAL_SECONDS": str(cfg.backup_interval_seconds),
                 "WORKER_URL": cfg.url("worker").rstrip("/"),
+                "OPENCLAW_EDGE_PLUGIN_DIR": str(self.plugin_dir()),
             }
         )
+        if cfg.channels:
+            env.update(self.channel_env())
         if self.uses_real_llm():
             env.update({n: cfg.host_env[n] for n in REAL_LLM_NAMES if cfg.host_env.get(n)})
             for name in ("LLM_PROVIDER", "LLM_MODEL"):
@@ -420,6 +481,20 @@ class Stack:
                 }
             )
         return env
+
+    def channel_env(self) -> dict[str, str]:
+        """Discord and Telegram configured against the fakes, each with an allowlist; the bot
+        answers mentions in the fake Discord guild."""
+        cfg, users = self.config, CHAT_USERS
+        return {
+            "DISCORD_BOT_TOKEN": self.secrets.discord_bot_token,
+            "DISCORD_ALLOWED_USER_IDS": users.discord_allowed,
+            "DISCORD_GUILD_IDS": DISCORD_GUILD_ID,
+            "DISCORD_API_URL": cfg.url("discord", "/api/v10"),
+            "TELEGRAM_BOT_TOKEN": self.secrets.telegram_bot_token,
+            "TELEGRAM_DM_ALLOW_FROM": users.telegram_allowed,
+            "TELEGRAM_API_ROOT": cfg.url("telegram").rstrip("/"),
+        }
 
     def gateway_origin(self) -> str:
         """What the Worker's GATEWAY_ORIGIN points at: the edge stand-in or the gateway."""
@@ -460,6 +535,22 @@ class Stack:
         for name, value in variables.items():
             argv += ["--var", f"{name}:{value}"]
         return argv
+
+    def _chat_fake_spec(self, name: str, token_env: str, token: str, describe: str) -> PieceSpec:
+        """dev/discord.py or dev/telegram.py: the token in its environment, calls recorded."""
+        cfg = self.config
+        port = str(getattr(cfg.ports, name))
+        record = str(cfg.logs_dir / f"{name}-calls.jsonl")
+        env = {**self._base_env(), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        return PieceSpec(
+            name,
+            [sys.executable, "-m", f"dev.{name}", "--port", port, "--record", record],
+            ROOT,
+            {**env, token_env: token},
+            lambda: http_status(cfg.url(name, "/healthz")) == 200,
+            start_timeout=30,
+            describe=describe,
+        )
 
     def specs(self) -> dict[str, PieceSpec]:
         cfg, ports = self.config, self.config.ports
@@ -542,6 +633,18 @@ class Stack:
                 start_timeout=30,
                 describe="LLM stand-in (OpenAI + Anthropic compatible)",
             ),
+            "discord": self._chat_fake_spec(
+                "discord",
+                "DISCORD_FAKE_BOT_TOKEN",
+                self.secrets.discord_bot_token,
+                "Discord fake (REST + gateway WebSocket at DISCORD_API_URL)",
+            ),
+            "telegram": self._chat_fake_spec(
+                "telegram",
+                "TELEGRAM_FAKE_BOT_TOKEN",
+                self.secrets.telegram_bot_token,
+                "Telegram Bot API fake (TELEGRAM_API_ROOT)",
+            ),
             "edge": PieceSpec(
                 "edge",
                 [
@@ -594,14 +697,17 @@ class Stack:
     def start(self, pieces: Iterable[str] = PIECES) -> None:
         """Start the pieces (in PIECES order, independent ones together); raise PieceFailed."""
         wanted = [p for p in PIECES if p in set(pieces) and p not in self.running]
+        if not self.config.channels:
+            wanted = [p for p in wanted if p not in CHANNEL_PIECES]
         self.prepare()
         self.check_prerequisites(wanted)
         specs = self.specs()
         # Stand-ins first (the boot code restores from s3 at once), then boot + worker together.
-        for wave in (["s3", "access", "llm", "edge"], ["boot", "worker"]):
+        for wave in (["s3", "access", "llm", "edge", *CHANNEL_PIECES], ["boot", "worker"]):
             batch = [p for p in wave if p in wanted]
             if "edge" in batch and not self.config.simulate_remote_browser:
                 batch.remove("edge")
+
             if "llm" in batch and self.uses_real_llm():
                 batch.remove("llm")
                 self.progress("llm: real provider key found in the environment; stand-in skipped")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -102,9 +103,23 @@ ASSUMED_CLASS_B_PER_SNAPSHOT: Final = 4
 """Restic backup: config get, key get, lock/index reads."""
 ASSUMED_SNAPSHOTS_ONLY_WHILE_RUNNING: Final = True
 """The snapshot loop runs inside the container, so a sleeping container takes no snapshots."""
-CRON_WAKES_CONTAINER: Final = True
-"""The Worker's cron watchdog starts a sleeping gateway on every run (worker/src/cron.ts), so each
-run keeps the container up for `sleepAfter`; a cron interval <= sleepAfter means it never sleeps."""
+CRON_WAKES_CONTAINER: Final = False
+"""With a `sleepAfter` duration the cron watchdog (worker/src/cron.ts) does not touch the container
+on every run (any request to it counts as activity and would keep it awake): it only wakes a
+sleeping container ahead of OpenClaw's next due job. With `never` it runs 24/7 anyway."""
+WATCHDOG_WAKE_LEAD_SECONDS: Final = 180
+"""How long before a due OpenClaw job the watchdog wakes the container (WAKE_LEAD_MS in
+worker/src/cron.ts; a test keeps the two equal)."""
+ASSUMED_OPENCLAW_JOB_INTERVAL_SECONDS: Final = 1800
+"""OpenClaw's own schedule, for which the watchdog wakes a sleeping container: its heartbeat runs
+every 30 min by default (OpenClaw 2026.9.6 docs/gateway/heartbeat.md, `agents.defaults.heartbeat
+.every`, "0m" disables it; 1 h with Anthropic OAuth). Each wake keeps the container up for
+`sleepAfter`."""
+CHAT_CHANNEL_SECRETS: Final[dict[str, tuple[str, ...]]] = {
+    "Discord": ("DISCORD_BOT_TOKEN",),
+    "Telegram": ("TELEGRAM_BOT_TOKEN",),
+    "Slack": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+}
 
 ASSUMPTIONS: Final[dict[str, object]] = {
     "hoursPerMonth": HOURS_PER_MONTH,
@@ -115,6 +130,10 @@ ASSUMPTIONS: Final[dict[str, object]] = {
     "classBPerSnapshot": ASSUMED_CLASS_B_PER_SNAPSHOT,
     "snapshotsOnlyWhileRunning": ASSUMED_SNAPSHOTS_ONLY_WHILE_RUNNING,
     "cronWakesContainer": CRON_WAKES_CONTAINER,
+    "watchdogWakes": "a sleeping container only, ahead of OpenClaw's next due job",
+    "openclawJobIntervalSeconds": ASSUMED_OPENCLAW_JOB_INTERVAL_SECONDS,
+    "chatWhileAsleep": "outbound bot connections are not activity: while the container sleeps "
+    "Discord and Slack messages go unanswered, Telegram ones wait (24 h) for the next wake",
     "r2FreeTier": "the account's R2 free tier is assumed unused by its other buckets",
     "notModelled": "Workers/Durable Object requests beyond the plan's allowance, container egress"
     " beyond 1 TB, Workers Logs, AI Gateway and LLM provider charges, Browser Rendering",
@@ -153,18 +172,42 @@ def parse_sleep_after(value: str) -> float | None:
     return float(sum(int(n) * _SECONDS_PER_UNIT[u] for n, u in parts))
 
 
-def sleep_defeated_by_cron(sleep_after: str, cron: str) -> str | None:
-    """A warning when the cron watchdog wakes the container before `sleepAfter` can elapse."""
+def chat_channels(secret_names: Iterable[str]) -> list[str]:
+    """The chat channels a stack configures (Discord, Telegram, Slack), from its secret names."""
+    names = set(secret_names)
+    return [channel for channel, needs in CHAT_CHANNEL_SECRETS.items() if names & set(needs)]
+
+
+def sleep_warnings(sleep_after: str, cron: str, channels: Sequence[str]) -> list[str]:
+    """What a `sleepAfter` duration means for the bots and for OpenClaw's scheduled jobs."""
     sleep_seconds = parse_sleep_after(sleep_after)
+    if sleep_seconds is None:
+        return []
+    warnings: list[str] = []
+    if channels:
+        warnings.append(
+            f"sleepAfter {sleep_after!r} lets the container sleep, and while it sleeps the "
+            f"{' and '.join(channels)} bot{'s are' if len(channels) > 1 else ' is'} offline "
+            "(outbound bot connections are not activity): Discord and Slack messages sent "
+            "meanwhile are never answered, Telegram messages are answered at the next wake "
+            "(Telegram keeps them 24 h). It wakes on a request to the Worker and ahead of "
+            "OpenClaw's scheduled jobs. Keep sleepAfter 'never' (the default) for bots that are "
+            "always online."
+        )
     interval = cron_interval_seconds(cron)
-    if sleep_seconds is None or interval is None or interval > sleep_seconds:
-        return None
-    return (
-        f"sleepAfter {sleep_after!r} never takes effect: the cron watchdog ({cron!r}) starts the "
-        f"container every {interval // 60} min, before it has idled {sleep_after}, so it runs "
-        "24/7 and costs what `never` costs (costEstimate prices it so). Set cron to an interval "
-        "longer than sleepAfter, or sleepAfter to never."
-    )
+    if interval is not None and interval + WATCHDOG_WAKE_LEAD_SECONDS > sleep_seconds:
+        longest = int(sleep_seconds - WATCHDOG_WAKE_LEAD_SECONDS) // 60
+        advice = (
+            f"use a cron interval of at most {longest} min"
+            if longest >= 1
+            else f"use a sleepAfter of at least {(interval + WATCHDOG_WAKE_LEAD_SECONDS) // 60} min"
+        )
+        warnings.append(
+            f"OpenClaw's scheduled jobs may not run: the watchdog ({cron!r}) wakes the sleeping "
+            f"container up to {(interval + WATCHDOG_WAKE_LEAD_SECONDS) // 60} min before a job "
+            f"is due, but it sleeps again after {sleep_after}; {advice}."
+        )
+    return warnings
 
 
 def cron_interval_seconds(expression: str) -> int | None:
@@ -234,8 +277,11 @@ class CostInputs:
     snapshot_interval_seconds: int
     """Seconds between restic snapshots while the container runs."""
     cron_interval_seconds: int | None = None
-    """Seconds between Worker cron runs (`cron_interval_seconds(config.cron)`), each of which
-    wakes a sleeping container; None leaves the cron out of the estimate."""
+    """Seconds between Worker cron runs (`cron_interval_seconds(config.cron)`); shown in the
+    estimate's inputs (the watchdog wakes a sleeping container only for OpenClaw's jobs)."""
+    openclaw_job_interval_seconds: int | None = ASSUMED_OPENCLAW_JOB_INTERVAL_SECONDS
+    """Seconds between OpenClaw's own scheduled jobs, each of which wakes a sleeping container
+    for `sleepAfter`; None leaves them out (heartbeat disabled, no jobs)."""
 
     def validate(self) -> None:
         """Raise CostModelError naming the config key of the first bad value."""
@@ -357,6 +403,7 @@ class CostBreakdown:
                 "stateSizeMb": self.inputs.state_size_mb,
                 "snapshotIntervalSeconds": self.inputs.snapshot_interval_seconds,
                 "cronIntervalSeconds": self.inputs.cron_interval_seconds,
+                "openclawJobIntervalSeconds": self.inputs.openclaw_job_interval_seconds,
             },
             "assumptions": dict(self.assumptions),
             "ratesReadOn": RATES_READ_ON,
@@ -365,14 +412,15 @@ class CostBreakdown:
 
 
 def running_hours_per_day(
-    sleep_after: str, active_hours_per_day: float, cron_interval: int | None = None
+    sleep_after: str, active_hours_per_day: float, job_interval: int | None = None
 ) -> float:
     """Hours a day one instance is up: 24 for `never`, else activity plus idle tails.
 
     Activity is assumed to come in sessions of ASSUMED_ACTIVE_SESSION_HOURS; after each one the
-    container stays up for `sleep_after` before it sleeps. Each cron run (every `cron_interval`
-    seconds) starts it too and keeps it up for `sleep_after`; overlaps are not subtracted, so
-    the figure errs high.
+    container stays up for `sleep_after` before it sleeps. The watchdog also wakes it ahead of
+    each of OpenClaw's jobs (every `job_interval` seconds), keeping it up for `sleep_after`; a
+    job interval <= sleep_after means it never sleeps. Overlaps are not subtracted, so the
+    figure errs high.
     """
     sleep_seconds = parse_sleep_after(sleep_after)
     if sleep_seconds is None:
@@ -381,10 +429,10 @@ def running_hours_per_day(
     if active_hours_per_day > 0:
         sessions = math.ceil(active_hours_per_day / ASSUMED_ACTIVE_SESSION_HOURS)
         hours = active_hours_per_day + sessions * sleep_seconds / 3600
-    if cron_interval is not None and CRON_WAKES_CONTAINER:
-        if cron_interval <= sleep_seconds:
+    if job_interval is not None:
+        if job_interval <= sleep_seconds:
             return 24.0
-        hours += 24.0 * sleep_seconds / cron_interval
+        hours += 24.0 * sleep_seconds / job_interval
     return min(24.0, hours)
 
 
@@ -436,7 +484,7 @@ def estimate(inputs: CostInputs) -> CostBreakdown:
     inputs.validate()
     spec = instance_type(inputs.instance_type)
     per_day = running_hours_per_day(
-        inputs.sleep_after, inputs.active_hours_per_day, inputs.cron_interval_seconds
+        inputs.sleep_after, inputs.active_hours_per_day, inputs.openclaw_job_interval_seconds
     )
     hours = per_day * DAYS_PER_MONTH
     expected = container_cost(spec, hours)

@@ -28,6 +28,7 @@ import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
+from infra.channel_checks import EXAMPLE_VALUES
 from infra.config import NAMESPACE, REPO_ROOT, DictSource
 
 SECRET_TEXT = "[secret]"  # noqa: S105 (the mask, not a password)
@@ -428,7 +429,10 @@ def run_plan(
     """Run the program under mocks; return the plan text and the finished run."""
 
     def read_parameter(path: str) -> str | None:
-        return STAND_IN_PARAMETER if parameters is None else parameters.get(path)
+        if parameters is not None:
+            return parameters.get(path)
+        # Chat secrets are checked for their form (infra/channel_checks.py): shaped stand-ins.
+        return EXAMPLE_VALUES.get(path.rsplit("/", 1)[-1], STAND_IN_PARAMETER)
 
     def read_secret(key: str) -> pulumi.Output[str] | None:
         return pulumi.Output.secret(f"config-secret-{key}") if key in secret_names else None

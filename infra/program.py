@@ -13,14 +13,16 @@ import pulumi
 from infra.access import AccessGate, AccessGateArgs
 from infra.ai_gateway import LlmGateway, LlmGatewayArgs
 from infra.catalog import Catalog, load_catalog
+from infra.channel_checks import checked_secrets
 from infra.config import REPO_ROOT, ConfigSource, StackConfig, load_config
 from infra.cost import (
     CostGuard,
     CostGuardArgs,
     CostInputs,
+    chat_channels,
     cron_interval_seconds,
     estimate,
-    sleep_defeated_by_cron,
+    sleep_warnings,
 )
 from infra.hostname import WorkerHostname, WorkerHostnameArgs
 from infra.r2 import BackupBucket, BackupBucketArgs
@@ -127,7 +129,7 @@ def build_stack(
         read_parameter=read_parameter,
     )
     worker_secrets = {
-        **store.values,
+        **checked_secrets(store.values, config.worker_vars),
         "R2_ACCESS_KEY_ID": bucket.access_key_id,
         "R2_SECRET_ACCESS_KEY": bucket.secret_access_key,
     }
@@ -185,8 +187,8 @@ def build_stack(
     if probe is not None:
         export("probeAccessClientId", probe[0])
         export("probeAccessClientSecret", probe[1])
-    sleep_warning = sleep_defeated_by_cron(config.sleep_after, config.cron)
-    warnings = [sleep_warning] if sleep_warning else []
+    channels = chat_channels(spec.name for spec in wanted)
+    warnings = sleep_warnings(config.sleep_after, config.cron, channels)
     for warning in warnings:
         pulumi.log.warn(warning)
     return Stack(config, bucket, access, ai_gateway, store, worker, hostname, cost, warnings)

@@ -95,7 +95,12 @@ def test_bad_sleep_after_names_the_key(bad: str) -> None:
 
 
 def test_sleep_after_prices_active_hours_plus_an_idle_tail_per_session() -> None:
-    inputs = with_(ALWAYS_ON_STANDARD_1, sleep_after="10m", active_hours_per_day=4)
+    inputs = with_(
+        ALWAYS_ON_STANDARD_1,
+        sleep_after="10m",
+        active_hours_per_day=4,
+        openclaw_job_interval_seconds=None,  # heartbeat off: activity alone
+    )
     # 4 one-hour sessions, each followed by 10 idle minutes: 4h40m a day.
     assert cost.running_hours_per_day("10m", 4) == pytest.approx(4 + 4 * 10 / 60)
     breakdown = estimate(inputs)
@@ -137,19 +142,36 @@ def test_cron_interval(expression: str, seconds: int | None) -> None:
     assert cost.cron_interval_seconds(expression) == seconds
 
 
-def test_a_cron_more_frequent_than_sleep_after_keeps_the_container_up() -> None:
-    # The watchdog (worker/src/cron.ts) starts a sleeping gateway on every run: with the default
-    # */5 cron, sleepAfter 10m never gets to sleep, so it costs what 24/7 costs.
+def test_a_frequent_cron_no_longer_keeps_a_sleeping_container_up() -> None:
+    # With a sleepAfter duration the watchdog (worker/src/cron.ts) leaves an awake container
+    # alone and wakes a sleeping one only for OpenClaw's jobs: the */5 cron costs nothing.
     inputs = with_(
-        ALWAYS_ON_STANDARD_1, sleep_after="10m", active_hours_per_day=2, cron_interval_seconds=300
+        ALWAYS_ON_STANDARD_1,
+        sleep_after="10m",
+        active_hours_per_day=2,
+        cron_interval_seconds=300,
+        openclaw_job_interval_seconds=None,
     )
     breakdown = estimate(inputs)
-    assert breakdown.container.running_hours == pytest.approx(730)
-    assert breakdown.monthly_usd == pytest.approx(breakdown.always_on_monthly_usd)
+    assert breakdown.container.running_hours == pytest.approx((2 + 2 * 10 / 60) * 730 / 24)
+    assert breakdown.monthly_usd < breakdown.always_on_monthly_usd
+    assert not cost.CRON_WAKES_CONTAINER
 
 
-def test_a_sparse_cron_adds_one_sleep_after_per_run() -> None:
-    # Hourly cron, sleepAfter 10m: 24 runs x 10 min = 4 h/day on top of 2 h + 2 x 10 min.
+def test_openclaws_default_heartbeat_wakes_a_sleeping_container_every_30_minutes() -> None:
+    # Idle all day, sleepAfter 10m: 48 heartbeat wakes x 10 min = 8 h a day.
+    idle = with_(ALWAYS_ON_STANDARD_1, sleep_after="10m", active_hours_per_day=0)
+    assert idle.openclaw_job_interval_seconds == 1800
+    assert estimate(idle).container.running_hours == pytest.approx(8 * 730 / 24)
+    # sleepAfter 30m or longer: woken again before it could sleep.
+    assert cost.running_hours_per_day("30m", 0, 1800) == 24
+    inputs = estimate(idle).to_output()["inputs"]
+    assert isinstance(inputs, dict)
+    assert inputs["openclawJobIntervalSeconds"] == 1800
+
+
+def test_each_openclaw_job_adds_one_sleep_after() -> None:
+    # An hourly OpenClaw job, sleepAfter 10m: 24 wakes x 10 min = 4 h/day on top of 2h + 2 x 10min.
     hours = cost.running_hours_per_day("10m", 2, 3600)
     assert hours == pytest.approx(2 + 2 * 10 / 60 + 24 * 10 / 60)
     assert cost.running_hours_per_day("10m", 0, 3600) == pytest.approx(4)
@@ -167,8 +189,14 @@ def test_sleep_after_never_ignores_active_hours() -> None:
     assert low.monthly_usd == pytest.approx(estimate(ALWAYS_ON_STANDARD_1).monthly_usd)
 
 
-def test_no_activity_with_sleep_costs_only_the_plan() -> None:
-    breakdown = estimate(with_(ALWAYS_ON_STANDARD_1, sleep_after="10m", active_hours_per_day=0))
+def test_no_activity_and_no_openclaw_jobs_with_sleep_costs_only_the_plan() -> None:
+    inputs = with_(
+        ALWAYS_ON_STANDARD_1,
+        sleep_after="10m",
+        active_hours_per_day=0,
+        openclaw_job_interval_seconds=None,
+    )
+    breakdown = estimate(inputs)
     assert breakdown.monthly_usd == pytest.approx(5.0)
 
 
@@ -300,20 +328,37 @@ def test_sample_outputs_carry_the_current_estimate() -> None:
 
 
 @pytest.mark.parametrize(
-    ("sleep_after", "cron", "warned"),
+    ("sleep_after", "cron", "channels", "expected"),
     [
-        ("10m", "*/5 * * * *", True),
-        ("5m", "*/5 * * * *", True),  # woken the moment it could sleep
-        ("4m", "*/5 * * * *", False),
-        ("10m", "0 * * * *", False),
-        ("2h", "0 * * * *", True),
-        ("never", "*/5 * * * *", False),  # nothing to defeat
-        ("10m", "*/5 * * * 1-5", False),  # weekday crons are not priced, so not judged
+        ("never", "*/5 * * * *", ["Discord"], []),  # the default: every bot always online
+        ("10m", "*/5 * * * *", [], []),  # no bot, and the watchdog wakes in time
+        ("10m", "*/5 * * * *", ["Discord", "Telegram"], ["Discord and Telegram bots are offline"]),
+        ("10m", "0 * * * *", [], ["may not run", "at most 7 min"]),
+        ("2m", "* * * * *", ["Slack"], ["Slack bot is offline", "at least 4 min"]),
+        ("10m", "*/5 * * * 1-5", [], []),  # weekday crons are not judged
     ],
 )
-def test_cron_that_defeats_sleep_after_is_named(sleep_after: str, cron: str, warned: bool) -> None:
-    warning = cost.sleep_defeated_by_cron(sleep_after, cron)
-    assert (warning is not None) is warned
-    if warning is not None:
-        assert repr(sleep_after) in warning
-        assert repr(cron) in warning
+def test_sleep_warnings_say_what_sleep_means_for_bots_and_jobs(
+    sleep_after: str, cron: str, channels: list[str], expected: list[str]
+) -> None:
+    warnings = cost.sleep_warnings(sleep_after, cron, channels)
+    assert len(warnings) == len([e for e in expected if "at " not in e]) or expected
+    text = " ".join(warnings)
+    for fragment in expected:
+        assert fragment in text
+    if not expected:
+        assert warnings == []
+    if channels and sleep_after != "never":
+        assert "Telegram messages are answered at the next wake" in text
+        assert "Keep sleepAfter 'never'" in text
+
+
+def test_chat_channels_come_from_the_stacks_secrets() -> None:
+    names = ["MOLTBOT_GATEWAY_TOKEN", "TELEGRAM_BOT_TOKEN", "SLACK_APP_TOKEN"]
+    assert cost.chat_channels(names) == ["Telegram", "Slack"]
+    assert cost.chat_channels([]) == []
+
+
+def test_wake_lead_matches_the_worker() -> None:
+    cron_ts = (Path(__file__).resolve().parent.parent / "worker" / "src" / "cron.ts").read_text()
+    assert f"WAKE_LEAD_MS = {cost.WATCHDOG_WAKE_LEAD_SECONDS // 60} * 60_000" in cron_ts

@@ -140,3 +140,44 @@ def test_shifted_ports_reach_every_piece(tmp_path: Path) -> None:
     assert "GATEWAY_ORIGIN:http://127.0.0.1:8894" in argv
     edge_argv = local.specs()["edge"].argv
     assert edge_argv[edge_argv.index("--upstream-port") + 1] == "18889"
+
+
+def test_channels_flag_adds_the_fakes_with_tokens_in_env_never_argv(tmp_path: Path) -> None:
+    plain = _stack(tmp_path)
+    assert "DISCORD_BOT_TOKEN" not in plain.boot_env()
+    local = _stack(tmp_path, channels=True)
+    env = local.boot_env()
+    secrets = local.secrets
+    assert env["DISCORD_BOT_TOKEN"] == secrets.discord_bot_token
+    assert env["DISCORD_API_URL"] == "http://127.0.0.1:8796/api/v10"
+    assert env["TELEGRAM_API_ROOT"] == "http://127.0.0.1:8797"
+    assert env["DISCORD_ALLOWED_USER_IDS"] == stack_module.CHAT_USERS.discord_allowed
+    assert env["TELEGRAM_DM_ALLOW_FROM"] == stack_module.CHAT_USERS.telegram_allowed
+    assert env["OPENCLAW_EDGE_PLUGIN_DIR"].endswith(".venv/openclaw/plugins/npm")
+    specs = local.specs()
+    assert specs["discord"].env["DISCORD_FAKE_BOT_TOKEN"] == secrets.discord_bot_token
+    assert specs["telegram"].env["TELEGRAM_FAKE_BOT_TOKEN"] == secrets.telegram_bot_token
+    argv = " ".join(" ".join(spec.argv) for spec in specs.values())
+    for value in secrets.values().values():
+        assert value not in argv
+    # Tokens are shaped like the real ones, so the preview checks would accept them.
+    from infra.channel_checks import secret_problems
+
+    assert (
+        secret_problems(
+            {
+                "DISCORD_BOT_TOKEN": secrets.discord_bot_token,
+                "TELEGRAM_BOT_TOKEN": secrets.telegram_bot_token,
+            }
+        )
+        == []
+    )
+
+
+def test_old_secrets_files_get_the_new_secrets_added(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text('{"gateway_token": "g", "backup_password": "b"}')
+    loaded = stack_module.Secrets.load_or_create(path)
+    assert (loaded.gateway_token, loaded.backup_password) == ("g", "b")
+    assert loaded.discord_bot_token.count(".") == 2
+    assert stack_module.Secrets.load_or_create(path) == loaded

@@ -179,17 +179,30 @@ def test_committed_sample_outputs_are_what_the_program_outputs(tmp_path: Path) -
     assert json.loads(target.read_text())["r2SecretAccessKey"] == "[secret]"
 
 
-def test_plan_warns_when_the_cron_defeats_sleep_after(tmp_path: Path) -> None:
-    config = namespaced({**BASE, "sleepAfter": "10m", "cron": "*/5 * * * *"})
+def test_plan_warns_that_a_sleeping_container_takes_the_bots_offline(tmp_path: Path) -> None:
+    config = namespaced(
+        {
+            **BASE,
+            "sleepAfter": "10m",
+            "optionalSecrets": ["DISCORD_BOT_TOKEN", "TELEGRAM_BOT_TOKEN"],
+        }
+    )
     result = plan(tmp_path, config)
     assert result.returncode == 0, result.stderr
     warnings = result.stdout.split("Warnings:\n", 1)[1]
-    assert "sleepAfter '10m' never takes effect" in warnings
-    assert "every 5 min" in warnings
+    assert "sleepAfter '10m' lets the container sleep" in warnings
+    assert "Discord and Telegram bots are offline" in warnings
 
 
-def test_plan_has_no_warnings_when_the_cron_is_slower_than_sleep_after(tmp_path: Path) -> None:
+def test_plan_warns_when_the_cron_is_too_sparse_to_wake_for_openclaw_jobs(tmp_path: Path) -> None:
     result = plan(tmp_path, namespaced({**BASE, "sleepAfter": "10m", "cron": "0 * * * *"}))
+    assert result.returncode == 0, result.stderr
+    warnings = result.stdout.split("Warnings:\n", 1)[1]
+    assert "OpenClaw's scheduled jobs may not run" in warnings
+
+
+def test_plan_has_no_warnings_for_sleep_without_bots_and_a_frequent_cron(tmp_path: Path) -> None:
+    result = plan(tmp_path, namespaced({**BASE, "sleepAfter": "10m", "cron": "*/5 * * * *"}))
     assert result.returncode == 0, result.stderr
     assert "Warnings:" not in result.stdout
 

@@ -48,7 +48,8 @@ def test_only_credentials_are_secret_outputs(tmp_path: Path) -> None:
 
 
 def test_no_secret_value_outside_a_secret_marker(tmp_path: Path) -> None:
-    discord = "SENTINEL-discord-from-ssm-8e1f"
+    # Shaped like a Discord bot token (infra/channel_checks.py checks the form at preview).
+    discord = "MTQ5MDAwMDAwMDAwMDAwMDAwMQ.SENTNL.discord-from-ssm-8e1f-sentinel-value"
     result = run(
         tmp_path,
         {"optionalSecrets": ["DISCORD_BOT_TOKEN"]},

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from infra.channel_checks import EXAMPLE_VALUES
 from infra.offline_plan import RecordingMocks, execute
 from infra.ssm import PLACEHOLDER, MissingSecretError, SsmReadError, ssm_parameter_reader
 from tests.pulumi_harness import BASE, SECRETS, is_secret, of_type, one, run
@@ -25,7 +26,7 @@ def test_one_securestring_per_needed_secret_under_the_prefix(tmp_path: Path) -> 
     result = run(
         tmp_path,
         {"optionalSecrets": ["DISCORD_BOT_TOKEN"]},
-        parameters={"/lolice/openclaw/DISCORD_BOT_TOKEN": "discord-from-ssm-1234"},
+        parameters={"/lolice/openclaw/DISCORD_BOT_TOKEN": EXAMPLE_VALUES["DISCORD_BOT_TOKEN"]},
     )
     assert names(result) == {
         "/lolice/openclaw/MOLTBOT_GATEWAY_TOKEN",

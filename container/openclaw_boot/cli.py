@@ -25,6 +25,7 @@ from typing import Any
 
 from . import config, selftest
 from .backup import Backup, BackupError
+from .channels import ChannelMonitor
 from .control import Busy, ControlApp, NotFound, serve
 from .gateway import Gateway, exit_code
 from .logs import configure_run_logging, tail
@@ -315,6 +316,7 @@ class Runner:
                 self.status.update("gateway", state="exited", pid=None)
                 code = 127
                 self.stop_event.set()
+        ChannelMonitor(settings, self.status).start(self.stop_event)
         while not self.stop_event.wait(0.5):
             # A restore through the API holds _ops for minutes: never wait for it here.
             if self._ops.acquire(blocking=False):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import plugins
 from .settings import BACKUP_ONLY_ENV_NAMES, SECRET_ENV_NAMES, Settings, split_list
 
 JsonObject = dict[str, Any]
@@ -45,18 +46,27 @@ MANAGED_PATHS: tuple[tuple[str, ...], ...] = (
     ("channels", "discord", "token"),
     ("channels", "discord", "dmPolicy"),
     ("channels", "discord", "allowFrom"),
+    ("channels", "discord", "groupPolicy"),
     ("channels", "telegram", "enabled"),
     ("channels", "telegram", "botToken"),
     ("channels", "telegram", "dmPolicy"),
     ("channels", "telegram", "allowFrom"),
+    ("channels", "telegram", "apiRoot"),
     ("channels", "slack", "enabled"),
     ("channels", "slack", "mode"),
     ("channels", "slack", "botToken"),
     ("channels", "slack", "appToken"),
     ("channels", "slack", "dmPolicy"),
     ("channels", "slack", "allowFrom"),
+    ("plugins", "entries", "discord", "enabled"),
+    ("plugins", "entries", "slack", "enabled"),
 )
 CHANNELS = ("discord", "telegram", "slack")
+# Channels whose plugin is installed separately (config/plugins.py); Telegram is bundled.
+# OpenClaw loads such a plugin for a configured channel only when `plugins.entries.<id>.enabled`
+# is true ("channel is configured, but external plugin "discord" is installed without explicit
+# trust. Add plugins.entries.discord.enabled=true.", gateway log of 2026.9.6).
+EXTERNAL_PLUGIN_CHANNELS = ("discord", "slack")
 
 
 class ConfigError(ValueError):
@@ -129,6 +139,9 @@ def _model_section(settings: Settings) -> tuple[JsonObject, str | None]:
 
 
 def _channels(settings: Settings) -> JsonObject:
+    """channels.* in the shapes the plugins' schemas define (openclaw.plugin.json
+    channelConfigs of @openclaw/discord, @openclaw/slack and the bundled telegram): top-level
+    `dmPolicy`/`allowFrom`, Discord guilds as `guilds.<id>.{requireMention, users}`."""
     channels: JsonObject = {}
     if settings.has("DISCORD_BOT_TOKEN"):
         ids = split_list(settings.get("DISCORD_ALLOWED_USER_IDS"))
@@ -137,10 +150,17 @@ def _channels(settings: Settings) -> JsonObject:
             "enabled": True,
             "token": ref("DISCORD_BOT_TOKEN"),
             "dmPolicy": policy,
+            # OpenClaw's own secure default, written out so the file says what happens.
+            "groupPolicy": "allowlist",
         }
         allow = _allow_from(policy, ids)
         if allow:
             discord["allowFrom"] = allow
+        guilds = split_list(settings.get("DISCORD_GUILD_IDS"))
+        if guilds:
+            # Mentions only; in a guild the DM allowlist (if any) also decides who is heard.
+            guild: JsonObject = {"requireMention": True, **({"users": ids} if ids else {})}
+            discord["guilds"] = {guild_id: dict(guild) for guild_id in guilds}
         channels["discord"] = discord
     if settings.has("TELEGRAM_BOT_TOKEN"):
         ids = split_list(settings.get("TELEGRAM_DM_ALLOW_FROM"))
@@ -153,6 +173,8 @@ def _channels(settings: Settings) -> JsonObject:
         allow = _allow_from(policy, ids)
         if allow:
             telegram["allowFrom"] = allow
+        if settings.has("TELEGRAM_API_ROOT"):  # local Bot API stand-in (dev/telegram.py)
+            telegram["apiRoot"] = settings.get("TELEGRAM_API_ROOT")
         channels["telegram"] = telegram
     if settings.has("SLACK_BOT_TOKEN") and settings.has("SLACK_APP_TOKEN"):
         channels["slack"] = {
@@ -186,6 +208,9 @@ def render(settings: Settings) -> JsonObject:
     channels = _channels(settings)
     if channels:
         config["channels"] = channels
+        entries = {name: {"enabled": True} for name in EXTERNAL_PLUGIN_CHANNELS if name in channels}
+        if entries:
+            config["plugins"] = {"entries": entries}
     return config
 
 
@@ -348,11 +373,13 @@ def validate(
 def write(
     settings: Settings, env: Mapping[str, str] | None = None, *, check: bool = True
 ) -> WriteResult:
-    """Render, write (only when the content changed) and validate openclaw.json.
+    """Link the image's channel plugins, render, write (only when the content changed) and
+    validate openclaw.json.
 
     If OPENCLAW_CONFIG_OVERRIDES make the file invalid, the file is written again without them
     so the gateway still starts; the result carries the validation issues either way.
     """
+    plugins.link(settings)
     previous_text = (
         settings.config_path.read_text(encoding="utf-8") if settings.config_path.exists() else None
     )

@@ -189,17 +189,23 @@ class Settings:
         return bool(self.get(name))
 
 
-def repository_url(env: Mapping[str, str]) -> str | None:
-    """s3:<R2_ENDPOINT>/<R2_BUCKET_NAME>/openclaw-edge, or None when not configured."""
+def r2_location(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """(S3 endpoint, bucket) of the backup bucket, or None unless it and its keys are set."""
     bucket = env.get("R2_BUCKET_NAME", "").strip()
     endpoint = env.get("R2_ENDPOINT", "").strip().rstrip("/")
     account = env.get("CF_ACCOUNT_ID", "").strip()
     if not endpoint and account:
         endpoint = f"https://{account}.r2.cloudflarestorage.com"
     keys = env.get("R2_ACCESS_KEY_ID", "").strip() and env.get("R2_SECRET_ACCESS_KEY", "").strip()
-    if not (bucket and endpoint and keys):
+    return (endpoint, bucket) if bucket and endpoint and keys else None
+
+
+def repository_url(env: Mapping[str, str]) -> str | None:
+    """s3:<R2_ENDPOINT>/<R2_BUCKET_NAME>/openclaw-edge, or None when not configured."""
+    location = r2_location(env)
+    if location is None:
         return None
-    return f"s3:{endpoint}/{bucket}/{REPOSITORY_PREFIX}"
+    return f"s3:{location[0]}/{location[1]}/{REPOSITORY_PREFIX}"
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:

@@ -42,6 +42,9 @@ def _initial() -> dict[str, Any]:
         # This run's stop (and, after a process restart in the same container, the one before).
         "shutdown": {"state": "running", "final_snapshot": None, "previous": None},
         "config": {"valid": None, "issues": [], "warnings": [], "changed": None},
+        # channel name -> {"state", "reason", "plugin", ...} (channels.py)
+        "channels": {},
+        "cron": {"enabled": None, "jobs": None, "next_run_at": None, "checked_at": None},
     }
 
 

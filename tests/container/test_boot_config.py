@@ -11,7 +11,7 @@ import pytest
 from openclaw_boot import config
 from openclaw_boot.settings import load
 
-from .conftest import SECRETS, base_env
+from .conftest import ROOT, SECRETS, base_env
 
 AIGW = "https://gateway.ai.cloudflare.com/v1/acct123/gw1"
 TOKEN_REF = "${OPENCLAW_GATEWAY_TOKEN}"
@@ -146,9 +146,40 @@ CASES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
                 "enabled": True,
                 "token": "${DISCORD_BOT_TOKEN}",
                 "dmPolicy": "allowlist",
+                "groupPolicy": "allowlist",
                 "allowFrom": ["111", "222"],
+            },
+            # The separately installed plugin loads only when enabled explicitly.
+            "plugins.entries.discord": {"enabled": True},
+            "plugins.entries.slack": None,
+        },
+    ),
+    (
+        "discord-guilds-answer-mentions-from-the-allowlist",
+        {
+            "DISCORD_BOT_TOKEN": SECRETS["DISCORD_BOT_TOKEN"],
+            "DISCORD_ALLOWED_USER_IDS": "111",
+            "DISCORD_GUILD_IDS": "900, 901",
+        },
+        {
+            "channels.discord.guilds": {
+                "900": {"requireMention": True, "users": ["111"]},
+                "901": {"requireMention": True, "users": ["111"]},
             }
         },
+    ),
+    (
+        "discord-guilds-without-allowlist-hear-every-member",
+        {"DISCORD_BOT_TOKEN": SECRETS["DISCORD_BOT_TOKEN"], "DISCORD_GUILD_IDS": "900"},
+        {"channels.discord.guilds": {"900": {"requireMention": True}}},
+    ),
+    (
+        "telegram-local-bot-api-root",
+        {
+            "TELEGRAM_BOT_TOKEN": SECRETS["TELEGRAM_BOT_TOKEN"],
+            "TELEGRAM_API_ROOT": "http://127.0.0.1:8796",
+        },
+        {"channels.telegram.apiRoot": "http://127.0.0.1:8796", "plugins": None},
     ),
     (
         "discord-pairing-without-ids",
@@ -193,7 +224,8 @@ CASES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
                 "mode": "socket",
                 "botToken": "${SLACK_BOT_TOKEN}",
                 "appToken": "${SLACK_APP_TOKEN}",
-            }
+            },
+            "plugins.entries": {"slack": {"enabled": True}},
         },
     ),
     (
@@ -264,6 +296,7 @@ def test_overrides_merged_and_user_keys_kept_and_stale_removed(home: Path) -> No
     assert dig(after, "channels.discord.token") is None
     assert dig(after, "channels.discord.enabled") is None
     assert dig(after, "channels.discord.guilds") == {"42": {"requireMention": False}}
+    assert dig(after, "plugins.entries.discord") is None, "plugin entry goes with the channel"
     assert after["tools"] == {"profile": "coding"}, "user key kept"
 
     # Same environment again: byte-identical file, not rewritten.
@@ -295,7 +328,9 @@ FULL_ENVS = {
     "everything-direct": {
         **SECRETS,
         "DISCORD_ALLOWED_USER_IDS": "1,2",
+        "DISCORD_GUILD_IDS": "1490000000000000100",
         "TELEGRAM_DM_ALLOW_FROM": "3",
+        "TELEGRAM_API_ROOT": "http://127.0.0.1:8796",
         "WORKER_URL": "https://claw.example.com",
     },
     "ai-gateway-authenticated": {
@@ -319,7 +354,9 @@ FULL_ENVS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FULL_ENVS))
 def test_real_openclaw_validates(home: Path, openclaw_bin: Path, name: str) -> None:
-    env = env_with(home, **FULL_ENVS[name])
+    # With the real channel plugins linked, so their own schemas judge the channel blocks.
+    plugin_dir = str(ROOT / ".venv" / "openclaw" / "plugins" / "npm")
+    env = env_with(home, **FULL_ENVS[name], OPENCLAW_EDGE_PLUGIN_DIR=plugin_dir)
     result = config.write(load(env))
     assert result.valid, result.issues
     assert not result.issues

@@ -1,10 +1,11 @@
 """Package fixtures for the e2e tests: the local stack and a headless Debian Chromium, both closed
 when the package ends (the Playwright sync loop must not outlive it: later tests use asyncio).
 
-The stack is the same `dev.stack.Stack` that `make dev` runs, with every port moved up by 100
-(Worker on 8887, gateway on 18889, ...; OPENCLAW_EDGE_E2E_PORT_OFFSET changes the 100) so a
-running `make dev` does not get in the way, and its state in `.dev-state/e2e` (wiped at the
-start). Screenshots go to `test-artifacts/`.
+The stack is the same `dev.stack.Stack` that `make dev DEV_FLAGS=--channels` runs (the
+Discord and Telegram fakes included), with every port moved up by 100 (Worker on 8887, gateway
+on 18889, ...; OPENCLAW_EDGE_E2E_PORT_OFFSET changes the 100) so a running `make dev` does not
+get in the way, and its state in `.dev-state/e2e` (wiped at the start). Screenshots go to
+`test-artifacts/`.
 Set OPENCLAW_EDGE_E2E=skip to skip these tests.
 """
 
@@ -51,6 +52,8 @@ def stack() -> Iterator[Stack]:
         llm="standin",
         # Only "backup now" and the shutdown snapshot write snapshots, so counts are exact.
         backup_interval_seconds=3600,
+        # Discord and Telegram against their fakes (tests/e2e/test_channels.py).
+        channels=True,
     )
     local = Stack(config, progress=lambda line: print(f"[e2e stack] {line}", flush=True))
     try:

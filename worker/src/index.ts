@@ -9,7 +9,7 @@ const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  scheduled: (_controller, env, ctx) => {
-    ctx.waitUntil(runWatchdog(env).then(() => undefined));
+  scheduled: (controller, env, ctx) => {
+    ctx.waitUntil(runWatchdog(env, {}, { cron: controller.cron }).then(() => undefined));
   },
 } satisfies ExportedHandler<Env>;

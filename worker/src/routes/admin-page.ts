@@ -18,6 +18,9 @@ code{background:#f3f3f3;padding:0 .25rem;border-radius:3px}
 <section id="gateway"><h2>Gateway</h2>
 <p>State: <strong id="gw-state">…</strong> <span class="muted" id="gw-detail"></span></p>
 <button data-action="restart">Restart gateway</button> <span class="progress" id="restart-progress"></span></section>
+<section id="channels"><h2>Channels</h2>
+<table><thead><tr><th>Channel</th><th>State</th><th>Detail</th></tr></thead><tbody id="channel-rows"><tr><td colspan="3" class="muted">…</td></tr></tbody></table>
+<p class="muted" id="cron-next"></p></section>
 <section id="devices"><h2>Devices</h2>
 <button data-action="devices">Refresh</button><button data-action="approve-all">Approve all</button>
 <span class="progress" id="devices-progress"></span>
@@ -64,8 +67,23 @@ async function run(progressId, button, label, work){
   finally { clearInterval(timer); if (button) button.disabled = false; }
 }
 async function loadStatus(){
-  try { const s = await api("/api/status"); $("gw-state").textContent = s.state; $("gw-detail").textContent = s.detail || ""; }
+  try { const s = await api("/api/status"); $("gw-state").textContent = s.state; $("gw-detail").textContent = s.detail || ""; renderChannels(s); }
   catch (error) { $("gw-state").textContent = "unknown"; $("gw-detail").textContent = error.message; }
+}
+// One row per chat channel: is the bot online, and if not, why (from the boot code's status).
+const CHANNEL_LABELS = {connected: "connected", connecting: "connecting", not_configured: "not configured", error: "error", unknown: "unknown"};
+function renderChannels(s){
+  const rows = $("channel-rows"); rows.replaceChildren();
+  const channels = s.channels || {};
+  for (const name of Object.keys(channels).sort()) {
+    const c = channels[name]; const tr = document.createElement("tr"); tr.dataset.channel = name;
+    const state = cell(CHANNEL_LABELS[c.state] || c.state); state.className = c.state === "connected" ? "ok" : (c.state === "error" ? "err" : "muted");
+    const plugin = c.plugin && c.plugin.package && c.plugin.package.startsWith("@") ? c.plugin.package + (c.plugin.installed ? " " + (c.plugin.version || "") : " NOT INSTALLED") : "";
+    const detail = [c.reason, c.bot ? "bot @" + c.bot : "", plugin].concat(c.issues || []).filter(Boolean).join(" · ");
+    tr.append(cell(name), state, cell(detail)); rows.append(tr);
+  }
+  if (!Object.keys(channels).length) { const tr = document.createElement("tr"); const td = cell(s.channels_error || "no channel information"); td.colSpan = 3; tr.append(td); rows.append(tr); }
+  $("cron-next").textContent = s.cron && s.cron.next_run_at ? "Next OpenClaw cron job: " + when(Date.parse(s.cron.next_run_at)) : "";
 }
 function renderDevices(list){
   const pending = $("pending"), paired = $("paired"); pending.replaceChildren(); paired.replaceChildren();

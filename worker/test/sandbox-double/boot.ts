@@ -35,6 +35,8 @@ export interface BootModel {
   exitCode: number | null;
   /** GET /selftest on the control API (boot.py selftest); by default the route is missing. */
   selftest: () => Response;
+  /** More sections of GET /status (the boot code's `channels`, `cron`; cli.py Runner.api_status). */
+  statusExtra: Record<string, unknown>;
 }
 
 export interface BootWorld {
@@ -90,6 +92,7 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
       controlApi: true,
       exitCode: null,
       selftest: () => json(404, { ok: false, error: "no route GET /selftest" }),
+      statusExtra: {},
       ...model,
     },
     runs: [],
@@ -143,7 +146,7 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
       const busy = phase === "restoring" ? "the state is still being restored from the backup" : phase === "stopping" ? "boot.py run is shutting down (final snapshot)" : null;
       switch (route) {
         case "GET /status":
-          return json(200, { phase, restore: { state: phase === "restoring" ? "restoring" : "ok" }, gateway: { state: ready ? "running" : "starting" }, backup: { configured: true, last_snapshot: world.snapshots.at(-1) ?? null, snapshot_count: world.snapshots.length, interval_seconds: 60 } });
+          return json(200, { phase, restore: { state: phase === "restoring" ? "restoring" : "ok" }, gateway: { state: ready ? "running" : "starting" }, backup: { configured: true, last_snapshot: world.snapshots.at(-1) ?? null, snapshot_count: world.snapshots.length, interval_seconds: 60 }, ...m.statusExtra });
         case "GET /gateway/ready":
           if (busy !== null) return json(200, { ok: true, ready: false, http_status: null, detail: busy });
           return json(200, ready ? { ok: true, ready: true, http_status: 200, detail: null } : { ok: true, ready: false, http_status: 503, detail: "/readyz answered HTTP 503" });

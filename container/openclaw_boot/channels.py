@@ -1,0 +1,180 @@
+"""Per-channel state (connected / connecting / not configured / error with the reason) and the
+time of OpenClaw's next due cron job, read from the running gateway and published.
+
+Every `interval` seconds the monitor asks the gateway (loopback WebSocket RPC) for
+`channels.status` and `cron.status`, and puts the summary into the boot status (control API
+`GET /status`: `channels`, `cron`). When the next due time changes it also writes it to
+`openclaw-edge-status/schedule.json` in the backup bucket, where the Worker's watchdog reads it
+while the container sleeps and wakes it ahead of the job (worker/src/cron.ts).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from . import plugins, r2object
+from .gateway_rpc import GatewayRpc, RpcError
+from .settings import Settings
+from .status import Status, now_iso
+
+log = logging.getLogger("openclaw-edge.channels")
+
+SCHEDULE_KEY = r2object.STATUS_PREFIX + "schedule.json"
+PLUGIN_PACKAGES = {"discord": "@openclaw/discord", "slack": "@openclaw/slack"}
+CHANNEL_TOKENS = {
+    "discord": ("DISCORD_BOT_TOKEN",),
+    "telegram": ("TELEGRAM_BOT_TOKEN",),
+    "slack": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+}
+
+
+def iso_ms(value: object) -> str | None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    moment = datetime.fromtimestamp(value / 1000, timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def configured(settings: Settings) -> dict[str, str | None]:
+    """Channel → None when its secrets are set, else why it is not configured."""
+    reasons: dict[str, str | None] = {}
+    for channel, names in CHANNEL_TOKENS.items():
+        missing = [name for name in names if not settings.has(name)]
+        if not missing:
+            reasons[channel] = None
+        elif len(missing) == len(names):
+            reasons[channel] = f"{' and '.join(names)} not set"
+        else:
+            reasons[channel] = f"{', '.join(missing)} not set (socket mode needs both tokens)"
+    return reasons
+
+
+def summarize(
+    settings: Settings, payload: dict[str, Any] | None, error: str | None = None
+) -> dict[str, Any]:
+    """One entry per channel from a `channels.status` payload (None: gateway not answering)."""
+    installed = {p.package: p.version for p in plugins.installed(plugins.plugin_dir(settings))}
+    running = payload.get("channels") if isinstance(payload, dict) else None
+    accounts = payload.get("channelAccounts") if isinstance(payload, dict) else None
+    issues = payload.get("statusIssues") if isinstance(payload, dict) else None
+    result: dict[str, Any] = {}
+    for channel, missing in configured(settings).items():
+        package = PLUGIN_PACKAGES.get(channel)
+        entry: dict[str, Any] = {
+            "plugin": {
+                "package": package or "bundled with OpenClaw",
+                "installed": package is None or package in installed,
+                "version": installed.get(package) if package else None,
+            }
+        }
+        if missing is not None:
+            result[channel] = {"state": "not_configured", "reason": missing, **entry}
+            continue
+        if payload is None:
+            result[channel] = {"state": "unknown", "reason": error or "gateway not answering"}
+            result[channel] |= entry
+            continue
+        summary = (running or {}).get(channel) if isinstance(running, dict) else None
+        account_list = (accounts or {}).get(channel) if isinstance(accounts, dict) else None
+        account = account_list[0] if isinstance(account_list, list) and account_list else {}
+        notes = [
+            str(item.get("message"))
+            for item in (issues if isinstance(issues, list) else [])
+            if isinstance(item, dict) and item.get("channel") == channel
+        ]
+        if not isinstance(summary, dict):
+            why = (
+                f"plugin {package} is not installed"
+                if not entry["plugin"]["installed"]
+                else "configured, but the gateway did not load the channel"
+            )
+            result[channel] = {"state": "error", "reason": why, **entry, "issues": notes}
+            continue
+        last_error = account.get("lastError") or summary.get("lastError")
+        reason: str | None
+        if account.get("connected"):
+            state, reason = "connected", None
+        elif last_error:
+            state, reason = "error", str(last_error)
+        elif summary.get("running"):
+            state, reason = "connecting", str(account.get("lifecycle") or "starting")
+        else:
+            state, reason = "error", "channel is not running"
+        bot = account.get("bot")
+        bot = bot if isinstance(bot, dict) else {}
+        result[channel] = {
+            "state": state,
+            "reason": reason,
+            **entry,
+            "enabled": bool(account.get("enabled", summary.get("configured"))),
+            "bot": bot.get("username"),
+            "last_connected_at": iso_ms(account.get("lastConnectedAt")),
+            "last_inbound_at": iso_ms(account.get("lastInboundAt")),
+            "last_outbound_at": iso_ms(account.get("lastOutboundAt")),
+            "issues": notes,
+        }
+    return result
+
+
+class ChannelMonitor:
+    """Polls the gateway while `run` runs; `poll()` once is what the loop does."""
+
+    def __init__(self, settings: Settings, status: Status, interval: float = 30) -> None:
+        self.settings = settings
+        self.status = status
+        self.interval = interval
+        self._published: object = ()
+
+    def poll(self) -> None:
+        token = self.settings.get("OPENCLAW_GATEWAY_TOKEN")
+        try:
+            with GatewayRpc(self.settings.gateway_port, token) as rpc:
+                channels = rpc.call("channels.status", {})
+                cron = rpc.call("cron.status", {})
+        except RpcError as exc:
+            self.status.update("channels", **summarize(self.settings, None, str(exc)))
+            return
+        self.status.update(
+            "channels", **summarize(self.settings, channels if isinstance(channels, dict) else {})
+        )
+        cron = cron if isinstance(cron, dict) else {}
+        schedule = {
+            "enabled": bool(cron.get("enabled")),
+            "jobs": int(cron.get("jobs") or 0),
+            "next_run_at": iso_ms(cron.get("nextWakeAtMs")) if cron.get("enabled") else None,
+        }
+        self.status.update("cron", **schedule, checked_at=now_iso())
+        self.publish(schedule)
+
+    def publish(self, schedule: dict[str, Any]) -> None:
+        if schedule == self._published or r2object.endpoint_and_bucket(self.settings.env) is None:
+            return
+        try:
+            r2object.put_json(
+                self.settings.env, SCHEDULE_KEY, {**schedule, "published_at": now_iso()}
+            )
+        except r2object.PutError as exc:
+            log.warning("schedule not published: %s", exc)
+            self.status.update("cron", publish_error=str(exc))
+            return
+        self._published = dict(schedule)
+        self.status.update("cron", publish_error=None, published_at=now_iso())
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        """Record what the environment configures, then poll in a daemon thread until `stop`."""
+        self.status.update("channels", **summarize(self.settings, None, "gateway starting"))
+        thread = threading.Thread(target=self.run, args=(stop,), name="channel-status", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            if self.status.section("gateway").get("state") != "running":
+                continue
+            try:
+                self.poll()
+            except Exception:  # the monitor must never take the boot process down
+                log.exception("channel status poll failed")
