@@ -110,8 +110,8 @@ def test_good_channel_vars_pass() -> None:
 
 def test_a_malformed_token_fails_the_program_at_preview(tmp_path: Path) -> None:
     bad = "SENTINEL-not-a-discord-token"
-    # Pulumi re-raises it as the ValueError `pulumi preview` prints, naming the secret's step.
-    with pytest.raises(ValueError, match="worker-secret-discord-bot-token") as failed:
+    # Pulumi re-raises it as the ValueError `pulumi preview` prints, naming the secrets step.
+    with pytest.raises(ValueError, match="worker-secrets") as failed:
         run(
             tmp_path,
             {"optionalSecrets": ["DISCORD_BOT_TOKEN"]},

@@ -17,7 +17,8 @@ from tests.lifecycle.scenario import PREFIX, Deployment, check
 from tests.pulumi_harness import ACCOUNT
 
 OPTIONAL = {
-    "DISCORD_BOT_TOKEN": "SENTINEL-discord-token-4c2d",
+    # Discord tokens must have the real shape (infra/channel_checks.py rejects others at preview).
+    "DISCORD_BOT_TOKEN": "MTQ5MDAwMDAwMDAwMDAwMDAwMQ.SENTNL.SENTINEL-discord-token-4c2d",
     "GITHUB_TOKEN": "SENTINEL-github-token-77e1",
 }
 
@@ -140,7 +141,9 @@ def test_rotating_one_secret_resets_only_it(tmp_path: Path) -> None:
     # A value rotated in SSM (no config) reaches the Worker the same way, alone.
     revisions = deployment.revisions()
     with deployment.account.transaction() as data:
-        data["ssm"][PREFIX + "DISCORD_BOT_TOKEN"]["value"] = "SENTINEL-discord-rotated-in-ssm"
+        data["ssm"][PREFIX + "DISCORD_BOT_TOKEN"]["value"] = (
+            "MTQ5MDAwMDAwMDAwMDAwMDAwMQ.SENTNL.SENTINEL-discord-rotated-in-ssm"
+        )
     outcome = up(deployment)
     assert commands_run(outcome) == [("worker-secrets", "update")]
     changed = {k for k, v in deployment.revisions().items() if v != revisions[k]}
@@ -192,7 +195,7 @@ def test_adopting_what_terraform_created(tmp_path: Path) -> None:
     deployment = Deployment(tmp_path)
     policy_id = "0a1b2c3d-0000-4000-8000-00000000aaaa"
     app_id = "0a1b2c3d-0000-4000-8000-00000000bbbb"
-    discord = "SENTINEL-discord-only-in-ssm-3b9f"
+    discord = "MTQ5MDAwMDAwMDAwMDAwMDAwMQ.SENTNL.SENTINEL-discord-only-in-ssm-3b9f"
     with deployment.account.transaction() as data:
         data["buckets"]["moltbot-data"] = {
             "accountId": ACCOUNT,
