@@ -353,8 +353,10 @@ class Backup:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # ---- operations ----------------------------------------------------------------------
-    def snapshot(self, *, force: bool = False, reason: str = "interval") -> dict[str, Any]:
-        """Take a snapshot if the tree changed. Never deletes anything."""
+    def snapshot(
+        self, *, force: bool = False, reason: str = "interval", tags: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Take a snapshot if the tree changed (`tags` are added to it). Never deletes anything."""
         if not self.settings.backup.configured:
             return {"ok": False, "snapshot_id": None, "skipped": True, "reason": "not configured"}
         with self.exclusive():
@@ -368,7 +370,7 @@ class Backup:
                 # Opening a WAL database can leave side files behind: fingerprint what is now.
                 scan = self.scan()
                 roots = self.state_roots()  # the SQLite copies may have created edge state
-                tags = [TAG, HOME_TAG_PREFIX + str(self.home)]
+                tags = [TAG, HOME_TAG_PREFIX + str(self.home), *tags]
                 if self.status.protected:
                     tags.append(TAG_RESTORE_FAILED)
                 args = ["backup", "--json", "--host", HOST_NAME]
@@ -557,6 +559,7 @@ class Backup:
             if (previous or {}).get("backup", {}).get("protected"):
                 self.status.update("backup", protected=True, last_error=earlier.get("error"))
             log.info("process restart in the same container: local state kept")
+            self._after_boot_restore()
             return self.status.section("restore")
         configured = self.settings.backup.configured
         if not configured:
@@ -587,4 +590,15 @@ class Backup:
                 "restore", state="failed", snapshot_id=None, error=message, at=now_iso()
             )
             self.status.update("backup", protected=True, last_error=message)
+        # Hook (issue 13): an empty repository on a bucket the reference wrote → import it once.
+        self._after_boot_restore()
         return self.status.section("restore")
+
+    def _after_boot_restore(self) -> None:
+        from .legacy_import import LegacyImport
+
+        importer = LegacyImport(self.settings, self.status)
+        if self.status.section("restore")["state"] in {"initialized", "empty"}:
+            importer.run(self)
+        else:
+            importer.load_earlier()

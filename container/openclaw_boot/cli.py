@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from . import config
+from . import config, legacy_import
 from .backup import Backup, BackupError
 from .control import ControlApp, serve
 from .gateway import Gateway, exit_code
@@ -152,6 +152,7 @@ class Runner:
         restore = self.backup.boot_restore(self.previous)
         log.info("restore: %s", restore["state"])
         write_config(settings, self.status)
+        legacy_import.before_gateway_start(settings, self.status, write_config)  # Doctor, if due
 
         server = None
         if settings.control_port:
@@ -165,6 +166,7 @@ class Runner:
                 restart=self.api_restart,
                 ready=self.gateway.readiness,
             )
+            app.routes.update(legacy_import.control_routes(settings, self.status))
             server = serve(app, settings.control_bind, settings.control_port)
         loop = None
         if settings.backup.configured:

@@ -32,6 +32,8 @@ def _initial() -> dict[str, Any]:
             "protected": False,
         },
         "config": {"valid": None, "issues": [], "warnings": [], "changed": None},
+        # Moving in from moltworker (openclaw_boot/legacy_import.py): what the first boot imported.
+        "import": {"state": "none", "layout": None, "message": None, "at": None},
     }
 
 
