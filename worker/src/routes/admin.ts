@@ -9,6 +9,7 @@ import type { ControlResult } from "../backend/types";
 import { GatewayRpcError, gatewayRpc } from "../gateway/rpc";
 import { errorMessage, redactValue } from "../lib/log";
 import { ADMIN_PAGE } from "./admin-page";
+import { adminImport } from "./admin-import";
 
 const REPOSITORY_PREFIX = "openclaw-edge/";
 const MAX_LIST_PAGES = 10;
@@ -144,4 +145,5 @@ export const admin = new Hono<AppEnv>()
       c.get("log").error("restart failed", { error: errorMessage(error) });
       return c.json({ ok: false, error: c.get("log").redact(errorMessage(error)) }, 502);
     }
-  });
+  })
+  .route("/", adminImport);
