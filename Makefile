@@ -11,6 +11,7 @@ help:
 	@echo "make dev     run the whole system locally (Worker, gateway, Access/LLM/R2 stand-ins)"
 	@echo "make test    lint, type-check and run every test (Python, Worker, container, e2e)"
 	@echo "make plan    offline plan of the Pulumi stack (no credentials, not pulumi preview)"
+	@echo "make migrate-plan ARGS='--existing moltworker.json'  steps to move in from moltworker"
 	@echo "make setup   install the toolchain only (Debian packages, .venv, Node 24, npm deps)"
 	@echo "make bench   run the benchmarks and print their tables"
 
@@ -49,10 +50,13 @@ test: lint
 plan: setup
 	$(RUN) python -m infra.offline_plan
 
+migrate-plan: setup
+	$(RUN) python -m ops.migrate_plan $(ARGS)
+
 dev: setup
 	$(RUN) python -m dev.run
 
 bench: setup
 	$(RUN) python -m bench.run
 
-.PHONY: help setup system openclaw lint test plan dev bench
+.PHONY: help setup system openclaw lint test plan migrate-plan dev bench
