@@ -117,7 +117,6 @@ class Entry:
     last_modified: str
     target: str | None = None
     reason: str | None = None
-    imported: bool = False
 
     def manifest(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "size": self.size, "etag": self.etag}

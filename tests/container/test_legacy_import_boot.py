@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from .moltworker import (
     s3,
     upload_layout,
 )
-from .test_boot_run import descendants, http, wait_ready
+from .test_boot_run import http, kill_tree, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +44,7 @@ def boot_run(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                for pid in descendants(proc.pid):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                proc.kill()
-                proc.wait()
+            kill_tree(proc)
 
 
 def openclaw(env: dict[str, str], *args: str) -> Any:

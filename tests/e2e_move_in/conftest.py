@@ -13,11 +13,17 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from dev.stack import ROOT, PieceFailed, Ports, Stack, StackConfig
+from dev.stack import ROOT, Ports, Stack, StackConfig
 from tests.container.moltworker import fixture_objects
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, E2E_PORT_OFFSET
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    CHROMIUM,
+    E2E_PORT_OFFSET,
+    headless_chromium,
+    running_stack,
+)
 
 STATE = ROOT / ".dev-state" / "e2e-move-in"
 BUCKET = "moltbot-data"  # the reference's default bucket name (src/config.ts)
@@ -43,24 +49,11 @@ def legacy_stack() -> Iterator[Stack]:
         bucket=BUCKET,
         backup_interval_seconds=3600,
     )
-    local = Stack(config, progress=lambda line: print(f"[move-in stack] {line}", flush=True))
-    try:
-        local.start()
-    except PieceFailed as error:
-        pytest.fail(f"the local stack did not start: {error}")
-    try:
+    with running_stack(config, "move-in stack") as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(scope="package")
 def browser(legacy_stack: Stack) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with headless_chromium() as chromium:
+        yield chromium
