@@ -13,6 +13,7 @@ help:
 	@echo "make dev     run the whole system locally (Worker, gateway, Access/LLM/R2 stand-ins)"
 	@echo "make test    lint, type-check and run every test (Python, Worker, container, e2e)"
 	@echo "make plan    offline plan of Pulumi.<STACK>.yaml (STACK=dev by default; not pulumi preview)"
+	@echo "make migrate-plan ARGS='--existing moltworker.json'  steps to move in from moltworker"
 	@echo "make setup   install the toolchain only (Debian packages, .venv, Node 24, npm deps)"
 	@echo "make bench   run the benchmarks and print their tables (ARGS=--quick: a shorter run)"
 	@echo "make verify  check the live deployment (pulumi stack output --json | make verify)"
@@ -53,6 +54,9 @@ test: lint
 plan: $(STAMP_PY)
 	$(RUN) python -m infra.offline_plan --stack $(STACK) $(ARGS)
 
+migrate-plan: $(STAMP_PY)
+	$(RUN) python -m ops.migrate_plan $(ARGS)
+
 # make dev DEV_FLAGS=--channels also starts the Discord/Telegram fakes (dev/README.md).
 dev: setup
 	$(RUN) python -m dev.run $(DEV_FLAGS)
@@ -66,4 +70,4 @@ OUTPUTS ?= -
 verify: $(STAMP_PY) $(STAMP_NODE)
 	$(RUN) python -m ops.verify --outputs $(OUTPUTS) $(VERIFY_ARGS)
 
-.PHONY: help setup system openclaw lint test plan dev bench verify
+.PHONY: help setup system openclaw lint test plan migrate-plan dev bench verify

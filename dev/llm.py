@@ -51,6 +51,8 @@ _EXPRESSION = re.compile(
 )
 # Envelopes chat front-ends put before the user's words, e.g. "[Sun 2026-11-22 02:30 UTC] ".
 _ENVELOPE = re.compile(r"^\s*\[[^\]\n]{0,120}\]\s*")
+# Older OpenClaw (2026.2, the moltworker era) appends "\n[message_id: <uuid>]" to webchat turns.
+_TRAILING_ID = re.compile(r"\s*\[message_id: [^\]\n]{1,120}\]\s*$")
 _DATE_LIKE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 # Context OpenClaw appends as extra user turns ("<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>> ...");
 # it is not what the person typed.
@@ -111,6 +113,7 @@ def strip_envelope(text: str) -> str:
     previous = None
     while previous != text:
         previous, text = text, _ENVELOPE.sub("", text, count=1)
+    text = _TRAILING_ID.sub("", text)
     return text.strip()
 
 

@@ -19,6 +19,8 @@ from dev import llm
     [
         ("847293 + 651824", "1499117"),
         ("[Sun 2026-11-22 02:35 UTC] 847293 + 651824", "1499117"),
+        # OpenClaw 2026.2 (moltworker era) webchat turn: the id's digits are not arithmetic.
+        ("[Wed 2026-12-02 07:36 UTC] 417 + 286\n[message_id: 8267fb7c-f7e5-4c37-b86d-b0c7]", "703"),
         ("What is (2+3)*4?", "20"),
         ("12 x 7", "84"),
         ("compute 7 / 2 please", "3.5"),

@@ -409,10 +409,11 @@ class Backup:
         *,
         force: bool = False,
         reason: str = "interval",
+        tags: Sequence[str] = (),
         deadline: float | None = None,
         guard: Callable[[], str | None] | None = None,
     ) -> dict[str, Any]:
-        """Take a snapshot if the tree changed. Never deletes anything.
+        """Take a snapshot if the tree changed (`tags` are added to it). Never deletes anything.
 
         `deadline` (time.monotonic()) bounds the whole operation; past it the snapshot is not
         taken (`ok: false`, `reason` says so) and restic has removed its lock. `guard`, asked
@@ -425,7 +426,9 @@ class Backup:
                 refusal = guard() if guard is not None else None
                 if refusal is not None:
                     return {"ok": False, "snapshot_id": None, "skipped": False, "error": refusal}
-                return self._snapshot_locked(force=force, reason=reason, deadline=deadline)
+                return self._snapshot_locked(
+                    force=force, reason=reason, tags=tags, deadline=deadline
+                )
         except DeadlineExceeded as exc:
             message = f"{reason} snapshot not taken: {exc}"
             self.status.update("backup", last_error=message)
@@ -433,7 +436,7 @@ class Backup:
             return {"ok": False, "snapshot_id": None, "skipped": False, "reason": message}
 
     def _snapshot_locked(
-        self, *, force: bool, reason: str, deadline: float | None
+        self, *, force: bool, reason: str, tags: Sequence[str], deadline: float | None
     ) -> dict[str, Any]:
         scan = self.scan()
         if not force and scan.fingerprint == self.last_fingerprint():
@@ -445,7 +448,7 @@ class Backup:
             # Opening a WAL database can leave side files behind: fingerprint what is now.
             scan = self.scan()
             roots = self.state_roots()  # the SQLite copies may have created edge state
-            tags = [TAG, HOME_TAG_PREFIX + str(self.home), TRIGGER_TAG_PREFIX + reason]
+            tags = [TAG, HOME_TAG_PREFIX + str(self.home), TRIGGER_TAG_PREFIX + reason, *tags]
             if self.status.protected:
                 tags.append(TAG_RESTORE_FAILED)
             args = ["backup", "--json", "--host", HOST_NAME]
@@ -656,6 +659,7 @@ class Backup:
             if (previous or {}).get("backup", {}).get("protected"):
                 self.status.update("backup", protected=True, last_error=earlier.get("error"))
             log.info("process restart in the same container: local state kept")
+            self._after_boot_restore()
             return self.status.section("restore")
         configured = self.settings.backup.configured
         if not configured:
@@ -688,4 +692,15 @@ class Backup:
                 "restore", state="failed", snapshot_id=None, error=message, at=now_iso()
             )
             self.status.update("backup", protected=True, last_error=message)
+        # Hook (issue 13): an empty repository on a bucket the reference wrote → import it once.
+        self._after_boot_restore()
         return self.status.section("restore")
+
+    def _after_boot_restore(self) -> None:
+        from .legacy_import import LegacyImport
+
+        importer = LegacyImport(self.settings, self.status)
+        if self.status.section("restore")["state"] in {"initialized", "empty"}:
+            importer.run(self)
+        else:
+            importer.load_earlier()

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from . import config, selftest
+from . import config, legacy_import, selftest
 from .backup import Backup, BackupError
 from .channels import ChannelMonitor
 from .control import Busy, ControlApp, NotFound, serve
@@ -260,6 +260,7 @@ class Runner:
             logs=self.api_logs,
             selftest=lambda: selftest.run(settings),
         )
+        app.routes.update(legacy_import.control_routes(settings, self.status))
         return serve(app, settings.control_bind, settings.control_port)
 
     def run(self) -> int:
@@ -301,6 +302,7 @@ class Runner:
         restore = self.backup.boot_restore(self.previous)
         log.info("restore: %s", restore["state"])
         write_config(settings, self.status)
+        legacy_import.before_gateway_start(settings, self.status, write_config)  # Doctor, if due
         self.phase = "running"
         loop = None
         if settings.backup.configured:

@@ -45,6 +45,8 @@ def _initial() -> dict[str, Any]:
         # channel name -> {"state", "reason", "plugin", ...} (channels.py)
         "channels": {},
         "cron": {"enabled": None, "jobs": None, "next_run_at": None, "checked_at": None},
+        # Moving in from moltworker (openclaw_boot/legacy_import.py): what the first boot imported.
+        "import": {"state": "none", "layout": None, "message": None, "at": None},
     }
 
 

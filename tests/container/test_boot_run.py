@@ -117,12 +117,17 @@ def running(
                 "log": log_path,
             }
         finally:
-            if proc.poll() is None:
-                for pid in descendants(proc.pid):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                proc.kill()
-                proc.wait()
+            kill_tree(proc)
+
+
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a still-running `boot.py run` and everything it started (a failed test's cleanup)."""
+    if proc.poll() is None:
+        for pid in descendants(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
 
 
 def test_full_boot_serves_gateway_and_stops_with_final_snapshot(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,14 @@ def stack() -> Iterator[Stack]:
         # Discord and Telegram against their fakes (tests/e2e/test_channels.py).
         channels=True,
     )
-    local = Stack(config, progress=lambda line: print(f"[e2e stack] {line}", flush=True))
+    with running_stack(config, "e2e stack") as local:
+        yield local
+
+
+@contextmanager
+def running_stack(config: StackConfig, label: str) -> Iterator[Stack]:
+    """A started local stack, stopped on exit; a piece that fails to start fails the test."""
+    local = Stack(config, progress=lambda line: print(f"[{label}] {line}", flush=True))
     try:
         local.start()
     except PieceFailed as error:
@@ -66,8 +74,8 @@ def stack() -> Iterator[Stack]:
         local.stop()
 
 
-@pytest.fixture(scope="package")
-def browser(stack: Stack) -> Iterator[Browser]:
+@contextmanager
+def headless_chromium() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -76,6 +84,12 @@ def browser(stack: Stack) -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="package")
+def browser(stack: Stack) -> Iterator[Browser]:
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -35,6 +35,14 @@ code{background:#f3f3f3;padding:0 .25rem;border-radius:3px}
 <table><thead><tr><th>Snapshot</th><th>Time</th><th></th></tr></thead><tbody id="snapshots"></tbody></table>
 <p><label>Snapshot id <input id="restore-id" size="24" placeholder="latest or an id" autocomplete="off"></label>
 <button data-action="restore-id">Restore</button> <span class="progress" id="restore-progress"></span></p></section>
+<section id="import" hidden><h2>Moved in from moltworker</h2>
+<p id="import-summary" class="muted">…</p>
+<ul id="import-details" class="muted"></ul>
+<div id="import-delete" hidden>
+<p>The old deployment's objects are still in the bucket, <strong>unencrypted</strong>: its config held your tokens in plain text.
+Deleting them also removes the old Worker's data, so a rollback to the old Worker would start empty. Keeping them is the default.</p>
+<label><input type="checkbox" id="import-delete-confirm"> I understand: delete <span id="import-delete-count">?</span> legacy objects (objects the old Worker changed since the import are kept)</label><br>
+<button id="import-delete-button" disabled>Delete legacy objects</button> <span class="progress" id="import-progress"></span></div></section>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -150,4 +158,49 @@ const actions = {
 document.querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => actions[b.dataset.action](b)));
 loadStatus(); setInterval(loadStatus, 10000);
 actions.devices(null); actions["backup-status"](null);
+</script>
+<script>
+"use strict";
+// Moving in from moltworker: the import report (GET /api/admin/import) and the delete offer,
+// shown only after a verified import; the checkbox starts unticked and a dialog asks again.
+let importPlan = null;
+function importLine(label, value) { const li = document.createElement("li"); li.textContent = label + ": " + value; return li; }
+async function refreshImport(){
+  const r = await api("/api/admin/import"); const section = $("import");
+  if (!r || !r.state || r.state === "none" || r.state === "disabled") { section.hidden = true; return "no import"; }
+  section.hidden = false;
+  const src = r.source || {};
+  const summary = r.state === "imported"
+    ? "Imported " + r.files + " files (" + fmtBytes(r.bytes) + ") from " + r.layout + " on " + r.at + "; source last synced " + (src.last_sync || "unknown") + "."
+    : (r.state === "not-importable" ? "Not importable: " : "Import " + r.state + ": ") + (r.message || "");
+  $("import-summary").textContent = summary; $("import-summary").className = r.state === "imported" ? "ok" : "err";
+  const list = $("import-details"); list.replaceChildren();
+  if (r.state === "imported") {
+    list.append(importLine("First snapshot", (r.snapshot_id || "none") + (r.verified ? " (verified: " + r.verification + ")" : " (not verified: " + (r.verification || "pending") + ")")));
+    const doctor = r.doctor || {};
+    list.append(importLine("Doctor", doctor.state + (doctor.notes && doctor.notes.length ? " — " + doctor.notes.join("; ") : "") + (doctor.message ? " — " + doctor.message : "")));
+    if (r.skipped_count) list.append(importLine("Not imported", r.skipped_count + " object(s): " + (r.skipped || []).map((s) => (s.key || s.path) + " (" + s.reason + ")").join(", ")));
+    if (r.config_removed && r.config_removed.length) list.append(importLine("Dropped from the old config (the stack renders these)", r.config_removed.join(", ")));
+    if (r.masked_files) list.append(importLine("Files with an old secret masked", r.masked_files));
+    if (r.other_layouts && r.other_layouts.length) list.append(importLine("Also in the bucket, older, kept", r.other_layouts.map((o) => o.layout + " (" + o.objects + " objects)").join(", ")));
+    if (r.deleted) list.append(importLine("Legacy objects deleted", r.deleted.objects + " on " + r.deleted.at + (r.deleted.kept_changed && r.deleted.kept_changed.length ? "; kept (changed since the import): " + r.deleted.kept_changed.join(", ") : "")));
+  }
+  importPlan = r.delete_offer ? r.delete_plan : null;
+  $("import-delete").hidden = !importPlan;
+  $("import-delete-count").textContent = String(r.legacy_objects);
+  $("import-delete-confirm").checked = false; $("import-delete-button").disabled = true;
+  return "Import report updated";
+}
+$("import-delete-confirm").addEventListener("change", (event) => { $("import-delete-button").disabled = !event.target.checked; });
+$("import-delete-button").addEventListener("click", () => {
+  const button = $("import-delete-button");
+  if (!importPlan || !$("import-delete-confirm").checked) return;
+  if (!confirm("Delete the old deployment's plain-text objects from the bucket? This cannot be undone.")) return;
+  run("import-progress", button, "Deleting legacy objects", async () => {
+    const r = await api("/api/admin/import/delete-legacy", {method:"POST", body: JSON.stringify({confirm: "delete-legacy-objects", plan: importPlan})});
+    await refreshImport().catch(() => {});
+    return "Deleted " + r.deleted + " object(s)" + (r.kept_changed && r.kept_changed.length ? ", kept " + r.kept_changed.length + " changed since the import" : "");
+  });
+});
+refreshImport().catch(() => {});
 </script></body></html>`;

@@ -9,6 +9,7 @@ import type { ControlResult } from "../backend/types";
 import { GatewayRpcError, gatewayRpc } from "../gateway/rpc";
 import { errorMessage, redactValue } from "../lib/log";
 import { ADMIN_PAGE } from "./admin-page";
+import { adminImport } from "./admin-import";
 
 const REPOSITORY_PREFIX = "openclaw-edge/";
 const MAX_LIST_PAGES = 10;
@@ -179,4 +180,5 @@ export const admin = new Hono<AppEnv>()
     const result = await c.get("backend").control("/selftest");
     // Tool output is free text from inside the container: mask every known secret value too.
     return result.ok ? c.json(redactValue(result.body, secretValues(c.env)) as object) : controlAnswer(c, result);
-  });
+  })
+  .route("/", adminImport);

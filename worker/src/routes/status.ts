@@ -55,13 +55,21 @@ export async function bootFacts(backend: Backend, log: Logger, gatewayState: str
     },
   };
 }
+import { importSummary } from "./admin-import";
 
 export const status = new Hono<AppEnv>().get("/api/status", async (c) => {
   const backend = c.get("backend");
   const log = c.get("log");
   try {
     const gateway = await backend.status();
-    return c.json({ ...gateway, ...(await bootFacts(backend, log, gateway.state)) }, 200, { "cache-control": "no-store" });
+    // Only a booted container is asked (a control call on a starting one waits for its start).
+    const booted = gateway.state !== "not_running" && gateway.state !== "starting";
+    const [facts, imported] = await Promise.all([
+      bootFacts(backend, log, gateway.state),
+      // What the first boot imported from moltworker, if anything (docs/interfaces.md).
+      booted ? importSummary(backend) : Promise.resolve(null),
+    ]);
+    return c.json({ ...gateway, ...facts, ...(imported ? { imported } : {}) }, 200, { "cache-control": "no-store" });
   } catch (error) {
     log.error("status failed", { error: errorMessage(error) });
     return c.json({ state: "not_responding", backend: backend.kind, detail: log.redact(errorMessage(error)) }, 200, {
