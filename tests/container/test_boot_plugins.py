@@ -45,11 +45,20 @@ def test_plugins_are_installed_at_build_time_and_the_boot_code_finds_them() -> N
     assert before_install.rfind("RUN ") > before_install.rfind("npm install --global")
     assert "OPENCLAW_EDGE_PLUGIN_DIR=/opt/openclaw-edge/plugins/npm" in DOCKERFILE
     assert 'mv "$state/npm" /opt/openclaw-edge/plugins/npm' in DOCKERFILE
-    # The boot code never installs: no `plugins install` / `doctor --fix` anywhere in it.
-    for source in (CONTAINER / "openclaw_boot").glob("*.py"):
+    # The boot code never installs: no `plugins install` anywhere in it, and `doctor --fix` (which
+    # repairs plugin installs too) only in the one-time move-in migration, which runs it after the
+    # config is written, i.e. with the image's plugins already linked into ~/.openclaw.
+    doctor_users = []
+    for source in (CONTAINER / "openclaw_boot").rglob("*.py"):
         text = source.read_text()
         assert "plugins install" not in text, source.name
-        assert "doctor --fix" not in text, source.name
+        if '"doctor", "--fix"' in text:
+            doctor_users.append(source.name)
+    assert doctor_users == ["legacy_import.py"]
+    run = (CONTAINER / "openclaw_boot" / "cli.py").read_text()
+    assert run.index("write_config(settings, self.status)") < run.index(
+        "legacy_import.before_gateway_start("
+    )
 
 
 def test_local_toolchain_installs_the_same_plugins_at_the_same_version() -> None:
