@@ -28,7 +28,7 @@ from websockets.sync.client import connect
 
 from ops import latency_probe as probe
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "probe-id"
 CLIENT_SECRET = "probe-secret-value"
 TOKEN = "gateway-token-value"
