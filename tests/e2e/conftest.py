@@ -39,10 +39,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="package")
-def stack() -> Iterator[Stack]:
+def skip_if_disabled() -> None:
+    """OPENCLAW_EDGE_E2E=skip skips the e2e packages that start a local stack."""
     if os.environ.get("OPENCLAW_EDGE_E2E", "").lower() == "skip":
         pytest.skip("OPENCLAW_EDGE_E2E=skip")
+
+
+@pytest.fixture(scope="package")
+def stack() -> Iterator[Stack]:
+    skip_if_disabled()
     if not CHROMIUM.exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/setup-system (make setup)")
     shutil.rmtree(E2E_STATE, ignore_errors=True)

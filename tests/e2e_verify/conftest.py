@@ -6,22 +6,21 @@ tests break pieces of it, so it is not shared. OPENCLAW_EDGE_E2E=skip skips thes
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from dev.stack import ROOT, PieceFailed, Ports, Stack, StackConfig
+from dev.stack import ROOT, Ports, Stack, StackConfig
+from tests.e2e.conftest import E2E_PORT_OFFSET, running_stack, skip_if_disabled
 
 STATE = ROOT / ".dev-state" / "e2e-verify"
-PORT_OFFSET = int(os.environ.get("OPENCLAW_EDGE_E2E_PORT_OFFSET", "100")) + 40
+PORT_OFFSET = E2E_PORT_OFFSET + 40
 
 
 @pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
-    if os.environ.get("OPENCLAW_EDGE_E2E", "").lower() == "skip":
-        pytest.skip("OPENCLAW_EDGE_E2E=skip")
+    skip_if_disabled()
     shutil.rmtree(STATE, ignore_errors=True)
     config = StackConfig(
         state_dir=STATE,
@@ -29,12 +28,5 @@ def stack() -> Iterator[Stack]:
         llm="standin",
         backup_interval_seconds=3600,
     )
-    local = Stack(config, progress=lambda line: print(f"[verify stack] {line}", flush=True))
-    try:
-        local.start()
-    except PieceFailed as error:
-        pytest.fail(f"the local stack did not start: {error}")
-    try:
+    with running_stack(config, "verify stack") as local:
         yield local
-    finally:
-        local.stop()

@@ -24,7 +24,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra import cost
 from policy import openclaw_policies as p
-from tests.policy_engine import Analyzer, Registration, preview
+from tests.policy.policy_engine import Analyzer, Registration, preview
 
 HOST = "moltworker.example.com"
 
@@ -511,9 +511,9 @@ def test_engine_path_reads_proxied_lists_in_access_applications() -> None:
 
 
 # --- the real program under mocks, checked by the pack ----------------------------------------
-# As the engine feeds it (tests/policy_engine.py): every registration's inputs to Analyze, then
-# every resource's outputs to AnalyzeStack, unknowns included. The pack started as the CLI starts
-# it, over gRPC: tests/test_policy_engine.py.
+# As the engine feeds it (tests/policy/policy_engine.py): every registration's inputs to Analyze,
+# then every resource's outputs to AnalyzeStack, unknowns included. The pack started as the CLI
+# starts it, over gRPC: tests/policy/test_policy_engine.py.
 
 
 def _pack_violations(registrations: list[Registration]) -> list[str]:

@@ -18,7 +18,7 @@ from dev.common import ReplyHandler
 from ops import phase_docs, verify
 from ops.verify import CheckResult, Credentials, Failed, Skipped, Verifier
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WRANGLER = ROOT / "worker" / "node_modules" / ".bin" / "wrangler"
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 API_TOKEN = "cf-api-token-verify-5d1e9a"

@@ -1,4 +1,4 @@
-"""ops/migrate_plan.py from a sample of existing ids: the ordered steps, the exact commands, what
+"""ops/migrate_plan/ from a sample of existing ids: the ordered steps, the exact commands, what
 preview must and must not show (taken from the real program run offline), and the rollback."""
 
 from __future__ import annotations

@@ -26,9 +26,11 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.sync.client import connect
 
+from bench import load
+from ops import gateway_client
 from ops import latency_probe as probe
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "probe-id"
 CLIENT_SECRET = "probe-secret-value"
 TOKEN = "gateway-token-value"
@@ -178,15 +180,6 @@ def _endpoints(a: FakeGateway, b: FakeGateway, env: dict[str, str] = ENV) -> tup
         probe.Endpoint("a", "kubernetes", a.url, probe.Credentials.from_env("A", env)),
         probe.Endpoint("b", "edge", b.url, probe.Credentials.from_env("B", env)),
     )
-
-
-def test_percentiles_are_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert probe.percentile(values, 50) == 50
-    assert probe.percentile(values, 95) == 95
-    assert probe.percentile(values, 99) == 99
-    assert probe.percentile([7.0], 99) == 7
-    assert probe.percentile([], 50) is None
 
 
 @pytest.mark.parametrize(
@@ -524,15 +517,36 @@ def test_real_gateway_rejects_a_bad_device_signature(real_gateway: str) -> None:
     for corrupt in (False, True):
         with connect(ws_url, proxy=None, compression=None, open_timeout=30) as ws:
             challenge = json.loads(ws.recv(timeout=30))
-            frame = probe.connect_frame("c1", challenge["payload"], TOKEN, device)
+            frame = gateway_client.connect_frame(
+                probe.CLIENT, "c1", challenge["payload"], TOKEN, device
+            )
             if corrupt:
                 signature = frame["params"]["device"]["signature"]
                 frame["params"]["device"]["signature"] = (
                     "B" if signature[0] == "A" else "A"
                 ) + signature[1:]
             ws.send(json.dumps(frame))
-            results[corrupt] = probe._await_response(ws, "c1", 30)
+            results[corrupt] = gateway_client.await_response(ws, "c1", 30)
     assert results[False]["ok"] is True
     assert results[False]["payload"]["auth"]["scopes"] == ["operator.read"]
     assert results[True]["ok"] is False
     assert results[True]["error"]["details"]["code"] == "DEVICE_AUTH_SIGNATURE_INVALID"
+
+
+@pytest.mark.slow
+def test_benchmarks_speak_the_same_client_to_the_real_gateway(real_gateway: str) -> None:
+    """bench.load's RPC loop goes through ops.gateway_client too, as a backend client with no
+    scopes and an Origin header (as `make bench` sends it)."""
+    stats = load.rpc_round_trips(
+        gateway_client.ws_url(real_gateway, "/"),
+        headers={"Origin": real_gateway},
+        token=TOKEN,
+        connects=2,
+        round_trips=5,
+    )
+    assert stats.round_trip.errors == 0, stats.note
+    assert (stats.connect.count, stats.round_trip.count) == (2, 5)
+    with pytest.raises(gateway_client.ConnectRejected, match="connect rejected"):
+        load.rpc_round_trips(
+            gateway_client.ws_url(real_gateway, "/"), token="wrong", connects=1, round_trips=1
+        )

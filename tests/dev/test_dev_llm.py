@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dev import llm
+from dev import llm, llm_answer
 
 
 @pytest.mark.parametrize(
@@ -30,14 +30,14 @@ from dev import llm
     ],
 )
 def test_answer_does_arithmetic(text: str, expected: str) -> None:
-    assert llm.answer(text) == expected
+    assert llm_answer.answer(text) == expected
 
 
 @pytest.mark.parametrize("text", ["hello", "2026-11-22", "1/0", "2**1000", "9**9**9"])
 def test_answer_without_usable_arithmetic_acknowledges(text: str) -> None:
-    reply = llm.answer(text)
+    reply = llm_answer.answer(text)
     assert reply.startswith("Stand-in model here")
-    assert reply == llm.answer(text), "deterministic"
+    assert reply == llm_answer.answer(text), "deterministic"
 
 
 def test_last_user_text_skips_openclaw_internal_context_turns() -> None:

@@ -1,7 +1,7 @@
 """The policy pack started as the CLI starts it and fed what the engine sends for the program's
 real registrations: unknown outputs of resources being created, component outputs as
-register_outputs received them, and `pulumi up`'s per-registration checks (tests/policy_engine.py
-cites the engine code each step follows)."""
+register_outputs received them, and `pulumi up`'s per-registration checks
+(tests/policy/policy_engine.py cites the engine code each step follows)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from infra.cost import CostGuard
 from policy import openclaw_policies as p
-from tests.policy_engine import (
+from tests.policy.policy_engine import (
     MANDATORY,
     UNKNOWN,
     Analyzer,

@@ -64,7 +64,7 @@ from infra.config import DictSource
 from infra.offline_plan import RecordingMocks
 from tests.pulumi_harness import BASE, SECRETS, TOKEN_VALUE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = ROOT / "policy"
 PROJECT = "openclaw-edge"
 UNKNOWN: str = rpc.UNKNOWN

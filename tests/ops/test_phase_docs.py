@@ -14,7 +14,7 @@ from ops import latency_probe, phase_docs
 from ops.phase_docs import Evidence, Verdict
 from tests.pulumi_harness import run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "project_docs" / "T-20260219-003"
 SAMPLE = DOCS / "sample-outputs.json"
 
