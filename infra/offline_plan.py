@@ -48,6 +48,8 @@ class ResourceRecord:
     custom: bool
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    urn: str = ""
+    """The URN the engine gave it: what state is keyed by (a change means delete + create)."""
 
 
 @dataclass
@@ -118,6 +120,7 @@ class RecordingMonitor(MockMonitor):
                 custom=bool(request.custom),
                 inputs=rpc.deserialize_properties(request.object),
                 options=self._options(request),
+                urn=urn,
             )
         )
 
