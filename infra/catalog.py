@@ -12,6 +12,8 @@ CATALOG_PATH = Path(__file__).resolve().parent.parent / "worker" / "src" / "env-
 
 Requirement = Literal["always", "llm", "optional"]
 Source = Literal["ssm", "stack"]
+VarSource = Literal["stack", "user", "local"]
+"""Who sets a var: the stack itself, the user through `workerVars`, or only local runs/tests."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class VarSpec:
 
     name: str
     required: bool
+    source: VarSource
     description: str
 
 
@@ -43,6 +46,10 @@ class Catalog:
             if spec.name == name:
                 return spec
         raise KeyError(f"{name} is not a secret in {CATALOG_PATH.name}")
+
+    def var_names(self, source: VarSource) -> frozenset[str]:
+        """Names of the vars of one `source` (e.g. `stack`: what the stack sets itself)."""
+        return frozenset(v.name for v in self.vars if v.source == source)
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
@@ -58,10 +65,16 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     )
     variables = tuple(
         VarSpec(
-            name=str(v["name"]), required=bool(v["required"]), description=str(v["description"])
+            name=str(v["name"]),
+            required=bool(v["required"]),
+            source=cast(VarSource, v.get("source")),
+            description=str(v["description"]),
         )
         for v in data["vars"]
     )
+    for var in variables:
+        if var.source not in ("stack", "user", "local"):
+            raise ValueError(f"{path.name}: var {var.name} needs a source: stack, user or local")
     for spec in secrets:
         if spec.required not in ("always", "llm", "optional") or spec.source not in (
             "ssm",

@@ -30,6 +30,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 
 from infra.channel_checks import EXAMPLE_VALUES
 from infra.config import NAMESPACE, REPO_ROOT, DictSource
+from infra.outputs import WORKER_DEPLOY_TYPE
 
 SECRET_TEXT = "[secret]"  # noqa: S105 (the mask, not a password)
 STAND_IN_PARAMETER = "offline-plan-stand-in"
@@ -84,9 +85,9 @@ class RecordingMocks(Mocks):
     def call(self, args: MockCallArgs) -> dict[Any, Any]:  # type: ignore[override]
         self.calls.append(args)
         if args.token == PERMISSION_GROUPS_INVOKE:
-            # Imported here: infra.r2 pulls in pulumi_cloudflare (1.5 s), which `--help` and
-            # argument errors should not wait for.
-            from infra.r2 import R2_PERMISSION_GROUPS
+            # Imported here: infra.components.backup_bucket pulls in pulumi_cloudflare (1.5 s),
+            # which `--help` and argument errors should not wait for.
+            from infra.components.backup_bucket import R2_PERMISSION_GROUPS
 
             results = [
                 {"id": hashlib.md5(n.encode()).hexdigest(), "name": n}  # noqa: S324 (an id)
@@ -262,7 +263,7 @@ def format_plan(
 
 
 COMMAND_TYPE = "command:local:Command"
-WORKER_DEPLOY_TYPE = "openclaw-edge:worker:WorkerDeploy"
+
 DOMAIN_TYPE = "cloudflare:index/workersCustomDomain:WorkersCustomDomain"
 PARAMETER_TYPE = "aws:ssm/parameter:Parameter"
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from infra.outputs import WORKER_HOSTNAME_TYPE
+
 
 @dataclass(frozen=True)
 class WorkerHostnameArgs:
@@ -43,7 +45,7 @@ class WorkerHostname(pulumi.ComponentResource):
         depends_on: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("openclaw-edge:hostname:WorkerHostname", name, None, opts)
+        super().__init__(WORKER_HOSTNAME_TYPE, name, None, opts)
         self.domain = cloudflare.WorkersCustomDomain(
             f"{name}-domain",
             account_id=args.account_id,

@@ -27,6 +27,7 @@ import pulumi_command as command
 
 from infra.config import REPO_ROOT, StackConfig
 from infra.content import container_digest, worker_digest
+from infra.outputs import WORKER_DEPLOY_TYPE
 
 CONTAINER_CLASS = "Sandbox"
 DO_BINDING = "SANDBOX"
@@ -72,7 +73,7 @@ def render_wrangler_config(
         "migrations": [{"tag": "v1", "new_sqlite_classes": [CONTAINER_CLASS]}],
         "r2_buckets": [dict(r2_binding)],
         "browser": {"binding": BROWSER_BINDING},
-        "triggers": {"crons": [config.cron]},
+        "triggers": {"crons": [config.cron.text]},
         "vars": dict(sorted(vars_.items())),
     }
 
@@ -84,7 +85,7 @@ def stack_vars(config: StackConfig) -> dict[str, str]:
         "CF_ACCOUNT_ID": config.account_id,
         "R2_BUCKET_NAME": config.bucket_name,
         "LLM_PROVIDER": config.llm_provider,
-        "SANDBOX_SLEEP_AFTER": config.sleep_after,
+        "SANDBOX_SLEEP_AFTER": config.sleep_after.text,
         "DEBUG_ROUTES": "true" if config.debug_routes else "false",
         "ENVIRONMENT": config.stack,
         "WORKER_URL": config.worker_url,
@@ -106,7 +107,10 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 
 def config_text(rendered: Mapping[str, Any]) -> str:
-    header = "// Rendered by openclaw-edge (infra/worker.py) from Pulumi config. Do not edit.\n"
+    header = (
+        "// Rendered by openclaw-edge (infra/components/worker_deploy.py) from Pulumi config. "
+        "Do not edit.\n"
+    )
     return header + json.dumps(rendered, indent=2) + "\n"
 
 
@@ -166,7 +170,7 @@ class WorkerDeploy(pulumi.ComponentResource):
             "workerName": cfg.worker_name,
             "secretNames": sorted(args.secrets),
         }
-        super().__init__("openclaw-edge:worker:WorkerDeploy", name, props, opts)
+        super().__init__(WORKER_DEPLOY_TYPE, name, props, opts)
         self.config_path = args.build_dir / cfg.stack / "wrangler.jsonc"
 
         def render(parts: list[Any]) -> str:

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from infra.catalog import Catalog, SecretSpec
 from infra.config import StackConfig
+from infra.outputs import SECRET_STORE_TYPE
 
 PLACEHOLDER = "managed-outside-pulumi"
 
@@ -108,7 +109,7 @@ class SecretStore(pulumi.ComponentResource):
         read_parameter: ParameterReader,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("openclaw-edge:ssm:SecretStore", name, None, opts)
+        super().__init__(SECRET_STORE_TYPE, name, None, opts)
         self.parameters = {}
         self.values = {}
         self.parameter_names = {}

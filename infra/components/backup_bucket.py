@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from infra.outputs import BACKUP_BUCKET_TYPE
+
 # Permission groups that give object read/write on one bucket (names as the API lists them).
 R2_PERMISSION_GROUPS = (
     "Workers R2 Storage Bucket Item Read",
@@ -60,7 +62,7 @@ class BackupBucket(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("openclaw-edge:r2:BackupBucket", name, None, opts)
+        super().__init__(BACKUP_BUCKET_TYPE, name, None, opts)
         self.bucket = cloudflare.R2Bucket(
             f"{name}-bucket",
             account_id=args.account_id,

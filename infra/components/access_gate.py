@@ -18,6 +18,7 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from infra.config import AccessSettings
+from infra.outputs import ACCESS_GATE_TYPE
 
 COOKIE_SAME_SITE = "lax"
 """SameSite of the CF_Authorization cookie on the Worker's hostname (the policy pack checks it)."""
@@ -59,7 +60,7 @@ class AccessGate(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AccessGateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("openclaw-edge:access:AccessGate", name, None, opts)
+        super().__init__(ACCESS_GATE_TYPE, name, None, opts)
         s = args.settings
         includes: list[cloudflare.ZeroTrustAccessPolicyIncludeArgs] = [
             cloudflare.ZeroTrustAccessPolicyIncludeArgs(
@@ -88,7 +89,7 @@ class AccessGate(pulumi.ComponentResource):
                     )
                 )
             ],
-            session_duration=s.session_duration,
+            session_duration=s.session_duration.text,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 import_=f"{args.account_id}/{args.policy_id}" if args.policy_id else None,
@@ -139,7 +140,7 @@ class AccessGate(pulumi.ComponentResource):
             allowed_idps=[s.github_idp_id],
             auto_redirect_to_identity=True,
             app_launcher_visible=True,
-            session_duration=s.session_duration,
+            session_duration=s.session_duration.text,
             policies=policies,
             # Access's defaults are SameSite=None and no HttpOnly: any site's form post would
             # carry the login. Lax keeps it on top-level navigations (links from chat apps) and

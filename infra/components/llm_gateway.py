@@ -10,6 +10,7 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from infra.config import AiGatewaySettings
+from infra.outputs import LLM_GATEWAY_TYPE
 
 GATEWAY_HOST = "https://gateway.ai.cloudflare.com/v1"
 PROVIDERS = ("anthropic", "openai")
@@ -41,7 +42,7 @@ class LlmGateway(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LlmGatewayArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("openclaw-edge:ai:LlmGateway", name, None, opts)
+        super().__init__(LLM_GATEWAY_TYPE, name, None, opts)
         s = args.settings
         self.gateway = cloudflare.AiGateway(
             f"{name}-gateway",
