@@ -62,7 +62,7 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
 from infra.config import DictSource
 from infra.offline_plan import RecordingMocks
-from tests.pulumi_harness import BASE, SECRETS, TOKEN_VALUE
+from tests.infra.pulumi_harness import BASE, SECRETS, TOKEN_VALUE
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = ROOT / "policy"

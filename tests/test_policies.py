@@ -380,7 +380,7 @@ def test_an_application_without_a_bypass_is_not_this_policys_business() -> None:
 
 
 def test_the_pack_and_the_program_agree_on_the_cdp_paths() -> None:
-    from infra.access import CDP_PATHS
+    from infra.components.access_gate import CDP_PATHS
 
     assert p.CDP_BYPASS_PATHS == CDP_PATHS
 

@@ -20,9 +20,9 @@ from typing import Any
 from pulumi.runtime import rpc
 
 from infra.offline_plan import PERMISSION_GROUPS_INVOKE
-from infra.r2 import R2_PERMISSION_GROUPS
-from tests.lifecycle.account import FakeAccount
-from tests.lifecycle.model import Goal, ResourceState, has_secret, unwrap
+from infra.components.backup_bucket import R2_PERMISSION_GROUPS
+from tests.infra.lifecycle.account import FakeAccount
+from tests.infra.lifecycle.model import Goal, ResourceState, has_secret, unwrap
 
 
 class ProviderError(Exception):

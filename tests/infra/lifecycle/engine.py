@@ -49,8 +49,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.offline_plan import ProgramRun, RecordingMocks, RecordingMonitor, execute
-from tests.lifecycle.account import FakeAccount
-from tests.lifecycle.model import (
+from tests.infra.lifecycle.account import FakeAccount
+from tests.infra.lifecycle.model import (
     Goal,
     ResourceState,
     changed_paths,
@@ -58,7 +58,7 @@ from tests.lifecycle.model import (
     split_path,
     unwrap,
 )
-from tests.lifecycle.providers import (
+from tests.infra.lifecycle.providers import (
     COMMAND_TYPE,
     CloudProvider,
     CommandProvider,

@@ -14,15 +14,15 @@ from typing import Any
 
 import pulumi
 
-from infra.ssm import ssm_parameter_reader
-from tests.lifecycle.account import FakeAccount
-from tests.lifecycle.engine import Engine, Outcome
-from tests.lifecycle.fake_wrangler import SINGLE_SECRET_MODE_ENV
-from tests.lifecycle.model import ResourceState, secret_strings, unwrap
-from tests.lifecycle.providers import COMMAND_TYPE, base_process_env
-from tests.pulumi_harness import ACCOUNT, BASE, SECRETS
+from infra.components.secret_store import ssm_parameter_reader
+from tests.infra.lifecycle.account import FakeAccount
+from tests.infra.lifecycle.engine import Engine, Outcome
+from tests.infra.lifecycle.fake_wrangler import SINGLE_SECRET_MODE_ENV
+from tests.infra.lifecycle.model import ResourceState, secret_strings, unwrap
+from tests.infra.lifecycle.providers import COMMAND_TYPE, base_process_env
+from tests.infra.pulumi_harness import ACCOUNT, BASE, SECRETS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FAKE_WRANGLER = Path(__file__).with_name("fake_wrangler.py")
 API_TOKEN = "SENTINEL-cloudflare-api-token-lifecycle-5a1"
 PREFIX = "/lolice/openclaw/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.pulumi_harness import ACCOUNT, one, run
+from tests.infra.pulumi_harness import ACCOUNT, one, run
 
 GATEWAY = "cloudflare:index/aiGateway:AiGateway"
 

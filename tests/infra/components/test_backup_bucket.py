@@ -6,8 +6,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from infra.r2 import R2_PERMISSION_GROUPS, bucket_token_resources, s3_secret_from_token
-from tests.pulumi_harness import ACCOUNT, TOKEN_VALUE, is_secret, one, run
+from infra.components.backup_bucket import (
+    R2_PERMISSION_GROUPS,
+    bucket_token_resources,
+    s3_secret_from_token,
+)
+from tests.infra.pulumi_harness import ACCOUNT, TOKEN_VALUE, is_secret, one, run
 
 BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
 TOKEN = "cloudflare:index/accountToken:AccountToken"

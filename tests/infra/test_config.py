@@ -8,13 +8,13 @@ import pytest
 
 from infra.catalog import load_catalog
 from infra.config import (
+    CONFIG_KEYS,
     ConfigError,
     DictSource,
-    cron_problem,
     load_config,
     local_compatibility_date,
 )
-from tests.pulumi_harness import BASE
+from tests.infra.pulumi_harness import BASE
 
 
 def load(**overrides: object):  # type: ignore[no-untyped-def]
@@ -33,8 +33,11 @@ def test_defaults_fill_everything_else() -> None:
     assert config.worker_name == "openclaw-edge-dev"
     assert config.bucket_name == "openclaw-edge-dev-data"
     assert config.instance_type == "standard-1"
-    assert config.sleep_after == "never"
-    assert config.cron == "*/5 * * * *"
+    assert config.sleep_after.text == "never"
+    assert config.sleep_after.seconds is None
+    assert config.cron.text == "*/5 * * * *"
+    assert config.cron.interval_seconds == 300
+    assert config.access.session_duration.seconds == 86400
     assert config.ssm_prefix == "/lolice/openclaw/"
     assert config.protect_bucket is True
     assert config.debug_routes is False
@@ -54,6 +57,9 @@ def test_defaults_fill_everything_else() -> None:
         ({"instanceType": "huge"}, "openclaw-edge:instanceType", "standard-4"),
         ({"sleepAfter": "ten minutes"}, "openclaw-edge:sleepAfter", "never or a duration"),
         ({"sleepAfter": "0m"}, "openclaw-edge:sleepAfter", "never or a duration"),
+        # One rule: the Sandbox SDK takes one unit, so 90m, not 1h30m (cost used to accept it).
+        ({"sleepAfter": "1h30m"}, "openclaw-edge:sleepAfter", "never or a duration"),
+        ({"sleepAfter": "10d"}, "openclaw-edge:sleepAfter", "never or a duration"),
         ({"cron": "*/5 * * *"}, "openclaw-edge:cron", "needs 5 fields"),
         ({"cron": "61 * * * *"}, "openclaw-edge:cron", "outside 0-59"),
         ({"ssmPrefix": "lolice/openclaw/"}, "openclaw-edge:ssmPrefix", "must start with '/'"),
@@ -69,6 +75,12 @@ def test_defaults_fill_everything_else() -> None:
         ({"optionalSecrets": ["NOPE"]}, "openclaw-edge:optionalSecrets", "not an optional secret"),
         ({"optionalSecrets": ["MOLTBOT_GATEWAY_TOKEN"]}, "openclaw-edge:optionalSecrets", "not an"),
         ({"workerVars": {"CF_ACCESS_AUD": "x"}}, "openclaw-edge:workerVars", "stack manages"),
+        # The stack sets it from backupIntervalSeconds; a user value used to be overwritten.
+        (
+            {"workerVars": {"BACKUP_INTERVAL_SECONDS": "5"}},
+            "openclaw-edge:workerVars",
+            "BACKUP_INTERVAL_SECONDS, which the stack manages itself",
+        ),
         ({"workerVars": {"UNKNOWN": "x"}}, "openclaw-edge:workerVars", "does not read"),
         (
             {"workerVars": {"CF_ACCESS_JWKS_URL": "https://keys.example.net/certs"}},
@@ -85,6 +97,9 @@ def test_defaults_fill_everything_else() -> None:
         ({"llmProvider": "gemini"}, "openclaw-edge:llmProvider", "anthropic, openai"),
         ({"monthlyBudgetUsd": "-1"}, "openclaw-edge:monthlyBudgetUsd", "between 1"),
         ({"expectedActiveHoursPerDay": "25"}, "openclaw-edge:expectedActiveHoursPerDay", "24"),
+        ({"expectedStateSizeMb": "-1"}, "openclaw-edge:expectedStateSizeMb", "between 0"),
+        ({"backupIntervalSeconds": "0"}, "openclaw-edge:backupIntervalSeconds", "between 10"),
+        ({"monthlyBudgetUsd": "lots"}, "openclaw-edge:monthlyBudgetUsd", "must be a number"),
         ({"adoptAccessApplicationId": "app"}, "openclaw-edge:adoptAccessApplicationId", "UUID"),
         ({"compatibilityDate": "soon"}, "openclaw-edge:compatibilityDate", "a date"),
         # Defect 11: Access takes Go durations (session_duration "300ms", "2h45m").
@@ -110,7 +125,7 @@ def test_missing_required_keys_are_all_reported_with_the_command() -> None:
 
 @pytest.mark.parametrize("duration", ["24h", "1h30m", "30m", "90s", "2h45m", "720h", "1.5h"])
 def test_go_durations_are_valid_session_lengths(duration: str) -> None:
-    assert load(accessSessionDuration=duration).access.session_duration == duration
+    assert load(accessSessionDuration=duration).access.session_duration.text == duration
 
 
 def test_prefix_gets_trailing_slash_and_lists_accept_commas() -> None:
@@ -119,18 +134,48 @@ def test_prefix_gets_trailing_slash_and_lists_accept_commas() -> None:
     assert config.optional_secrets == ("DISCORD_BOT_TOKEN", "GITHUB_TOKEN")
 
 
-@pytest.mark.parametrize(
-    "expression", ["*/5 * * * *", "0 3 * * MON-FRI", "15,45 */2 1-15 JAN,JUL 0", "0 0 L * *"]
-)
-def test_valid_cron(expression: str) -> None:
-    assert cron_problem(expression) is None
+def test_sleep_after_and_cron_arrive_parsed() -> None:
+    config = load(sleepAfter="90m", cron="*/10 * * * *")
+    assert (config.sleep_after.text, config.sleep_after.seconds) == ("90m", 5400)
+    assert config.cron.interval_seconds == 600
 
 
-@pytest.mark.parametrize(
-    "expression", ["* * * *", "*/0 * * * *", "0 24 * * *", "0 0 32 * *", "0 0 * 13 *", "0 0 * * 8"]
-)
-def test_invalid_cron(expression: str) -> None:
-    assert cron_problem(expression) is not None
+def test_bad_cron_names_the_field() -> None:
+    assert problems(cron="0 24 * * *") == [
+        "openclaw-edge:cron is not a valid cron expression: hour field '24' is outside 0-23 or "
+        "malformed"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(
+        maxInstances="0",
+        sleepAfter="soon",
+        workerVars={"CF_ACCESS_AUD": "x", "UNKNOWN": "y"},
+        instancetype="lite",
+    )
+    keys = [p.split(" ", 1)[0] for p in found]
+    assert keys == [
+        "openclaw-edge:maxInstances",
+        "openclaw-edge:sleepAfter",
+        "openclaw-edge:workerVars",
+        "openclaw-edge:workerVars",
+        "openclaw-edge:instancetype",
+    ], found
+
+
+def test_every_key_is_read_from_the_source() -> None:
+    """Each key of the model is asked for by name: an unread key would pass as unknown."""
+    asked: list[str] = []
+
+    class Recording(DictSource):
+        def get(self, key: str) -> str | None:
+            asked.append(key)
+            return super().get(key)
+
+    load_config(Recording(BASE), "dev", load_catalog())
+    assert sorted(asked) == sorted(CONFIG_KEYS)
+    assert len(CONFIG_KEYS) > 30
 
 
 # --- keys nobody reads (typos in the project namespace) ----------------------------------------
@@ -182,7 +227,7 @@ def test_every_documented_key_and_config_secret_is_known() -> None:
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     documented = re.findall(r"^\| `(\w+)` \| [^|]+ \| ", readme, re.MULTILINE)
     catalog = load_catalog()
     secrets = [s.name for s in catalog.secrets if s.source == "ssm"]

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 from infra.catalog import load_catalog
-from infra.r2 import BUCKET_BINDING
-from infra.worker import BROWSER_BINDING, CONTAINER_CLASS, DO_BINDING
+from infra.components.backup_bucket import BUCKET_BINDING
+from infra.components.worker_deploy import BROWSER_BINDING, CONTAINER_CLASS, DO_BINDING
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def local_config() -> dict:  # type: ignore[type-arg]

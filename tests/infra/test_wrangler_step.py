@@ -22,7 +22,7 @@ from infra.wrangler_step import (
     wrangler_args,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # A stand-in wrangler that behaves like a careless tool: echoes its argv, env and stdin, and
 # logs argv and stdin (this test's own check of what reached wrangler).

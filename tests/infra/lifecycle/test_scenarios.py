@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from pulumi.runtime import rpc
 
-from tests.lifecycle.engine import Outcome
-from tests.lifecycle.model import ResourceState
-from tests.lifecycle.scenario import PREFIX, Deployment, check
-from tests.pulumi_harness import ACCOUNT
+from tests.infra.lifecycle.engine import Outcome
+from tests.infra.lifecycle.model import ResourceState
+from tests.infra.lifecycle.scenario import PREFIX, Deployment, check
+from tests.infra.pulumi_harness import ACCOUNT
 
 OPTIONAL = {
     # Discord tokens must have the real shape (infra/channel_checks.py rejects others at preview).

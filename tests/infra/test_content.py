@@ -16,7 +16,7 @@ from infra.content import (
     worker_digest,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def copy_tree(name: str, target: Path) -> Path:

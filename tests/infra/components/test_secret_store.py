@@ -11,8 +11,13 @@ import pytest
 
 from infra.channel_checks import EXAMPLE_VALUES
 from infra.offline_plan import RecordingMocks, execute
-from infra.ssm import PLACEHOLDER, MissingSecretError, SsmReadError, ssm_parameter_reader
-from tests.pulumi_harness import BASE, SECRETS, is_secret, of_type, one, run
+from infra.components.secret_store import (
+    PLACEHOLDER,
+    MissingSecretError,
+    SsmReadError,
+    ssm_parameter_reader,
+)
+from tests.infra.pulumi_harness import BASE, SECRETS, is_secret, of_type, one, run
 
 PARAMETER = "aws:ssm/parameter:Parameter"
 COMMAND = "command:local:Command"

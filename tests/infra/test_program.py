@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.pulumi_harness import SECRETS, TOKEN_VALUE, all_plain_text, run
+from tests.infra.pulumi_harness import SECRETS, TOKEN_VALUE, all_plain_text, run
 
 DOCUMENTED_OUTPUTS = {
     "workerUrl",
@@ -37,7 +37,7 @@ DOCUMENTED_OUTPUTS = {
 def test_outputs_are_the_documented_set(tmp_path: Path) -> None:
     result = run(tmp_path)
     assert set(result.outputs) == DOCUMENTED_OUTPUTS
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "interfaces.md").read_text()
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "interfaces.md").read_text()
     for name in DOCUMENTED_OUTPUTS:
         assert f"`{name}`" in docs, f"{name} is not documented in docs/interfaces.md"
 

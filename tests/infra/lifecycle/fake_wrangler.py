@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from tests.lifecycle.account import FakeAccount
+from tests.infra.lifecycle.account import FakeAccount
 
 # How long the fake single-secret API holds its per-script lock. The real one makes concurrent
 # calls wait on one another and often time out (cloudflare/wrangler-action#255: "the single

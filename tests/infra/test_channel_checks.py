@@ -15,7 +15,7 @@ from infra.channel_checks import (
     secret_problems,
     var_problems,
 )
-from tests.pulumi_harness import SECRETS, run
+from tests.infra.pulumi_harness import SECRETS, run
 
 GOOD = EXAMPLE_VALUES["DISCORD_BOT_TOKEN"]
 

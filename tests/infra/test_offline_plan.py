@@ -12,10 +12,10 @@ import yaml
 
 from infra.config import ConfigError
 from infra.offline_plan import RecordingMocks, execute
-from infra.ssm import MissingSecretError
-from tests.pulumi_harness import BASE
+from infra.components.secret_store import MissingSecretError
+from tests.infra.pulumi_harness import BASE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def plan(tmp_path: Path, config: dict[str, object]) -> subprocess.CompletedProcess[str]:

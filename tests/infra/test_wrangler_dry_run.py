@@ -11,10 +11,10 @@ import pytest
 
 from infra.catalog import load_catalog
 from infra.config import DictSource, load_config
-from infra.worker import config_text, render_wrangler_config, stack_vars
-from tests.pulumi_harness import BASE
+from infra.components.worker_deploy import config_text, render_wrangler_config, stack_vars
+from tests.infra.pulumi_harness import BASE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WRANGLER = ROOT / "worker" / "node_modules" / ".bin" / "wrangler"
 TOOLCHAIN = ROOT / "scripts" / "with-toolchain"
 

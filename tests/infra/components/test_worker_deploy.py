@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.worker import DEPLOY_HASH_VAR, config_text, write_if_changed
-from tests.pulumi_harness import ACCOUNT, SECRETS, TOKEN_VALUE, is_secret, of_type, one, run
+from infra.components.worker_deploy import DEPLOY_HASH_VAR, config_text, write_if_changed
+from tests.infra.pulumi_harness import ACCOUNT, SECRETS, TOKEN_VALUE, is_secret, of_type, one, run
 
 COMMAND = "command:local:Command"
 
@@ -155,7 +155,7 @@ def test_api_token_goes_into_environment_as_secret(tmp_path: Path) -> None:
     import pulumi
 
     from infra.offline_plan import RecordingMocks, execute
-    from tests.pulumi_harness import BASE, TOKEN_VALUE
+    from tests.infra.pulumi_harness import BASE, TOKEN_VALUE
 
     api_token = "SENTINEL-cloudflare-api-token-55"
     result = execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from tests.pulumi_harness import ACCOUNT, IDP, all_plain_text, of_type, one, run
+from tests.infra.pulumi_harness import ACCOUNT, IDP, all_plain_text, of_type, one, run
 
 POLICY = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy"
 APP = "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"

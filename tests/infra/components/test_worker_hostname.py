@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.pulumi_harness import ACCOUNT, ZONE, one, run
+from tests.infra.pulumi_harness import ACCOUNT, ZONE, one, run
 
 DOMAIN = "cloudflare:index/workersCustomDomain:WorkersCustomDomain"
 
