@@ -38,7 +38,40 @@ R2_SECRET_ACCESS_KEY: Final = "r2SecretAccessKey"  # noqa: S105 (an output name)
 PROBE_ACCESS_CLIENT_ID: Final = "probeAccessClientId"
 PROBE_ACCESS_CLIENT_SECRET: Final = "probeAccessClientSecret"  # noqa: S105 (an output name)
 
-SECRET_OUTPUTS: Final = frozenset({R2_SECRET_ACCESS_KEY, PROBE_ACCESS_CLIENT_SECRET})
+OUTPUTS: Final = frozenset(
+    {
+        WORKER_URL,
+        HOSTNAME,
+        WORKER_NAME,
+        ACCESS_AUD,
+        ACCESS_TEAM_DOMAIN,
+        ACCESS_APPLICATION_ID,
+        BUCKET_NAME,
+        AI_GATEWAY_ID,
+        AI_GATEWAY_BASE_URL,
+        AI_GATEWAY_ANTHROPIC_URL,
+        AI_GATEWAY_OPENAI_URL,
+        SSM_PARAMETER_NAMES,
+        WORKER_SECRET_NAMES,
+        INSTANCE_TYPE,
+        MAX_INSTANCES,
+        SLEEP_AFTER,
+        OPENCLAW_VERSION,
+        SANDBOX_VERSION,
+        ENVIRONMENT,
+        DEBUG_ROUTES,
+        COST_ESTIMATE,
+        R2_ACCESS_KEY_ID,
+        R2_SECRET_ACCESS_KEY,
+        PROBE_ACCESS_CLIENT_ID,
+        PROBE_ACCESS_CLIENT_SECRET,
+    }
+)
+"""Every stack output; the probe's two only with `accessProbeServiceToken`."""
+PROBE_OUTPUTS: Final = frozenset({PROBE_ACCESS_CLIENT_ID, PROBE_ACCESS_CLIENT_SECRET})
+SECRET_OUTPUTS: Final = frozenset(
+    {R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, PROBE_ACCESS_CLIENT_SECRET}
+)
 """Outputs that are secret-marked (shown as [secret] by `pulumi stack output`)."""
 
 # --- Component type tokens (part of every URN: changing one needs `aliases`) -------------------

@@ -5,46 +5,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from infra import outputs as out
 from tests.infra.pulumi_harness import SECRETS, TOKEN_VALUE, all_plain_text, run
-
-DOCUMENTED_OUTPUTS = {
-    "workerUrl",
-    "hostname",
-    "workerName",
-    "accessAud",
-    "accessTeamDomain",
-    "accessApplicationId",
-    "bucketName",
-    "aiGatewayId",
-    "aiGatewayBaseUrl",
-    "aiGatewayAnthropicUrl",
-    "aiGatewayOpenaiUrl",
-    "ssmParameterNames",
-    "workerSecretNames",
-    "instanceType",
-    "maxInstances",
-    "sleepAfter",
-    "openclawVersion",
-    "sandboxVersion",
-    "environment",
-    "debugRoutes",
-    "costEstimate",
-    "r2AccessKeyId",
-    "r2SecretAccessKey",
-}
-
 
 def test_outputs_are_the_documented_set(tmp_path: Path) -> None:
     result = run(tmp_path)
-    assert set(result.outputs) == DOCUMENTED_OUTPUTS
+    assert set(result.outputs) == out.OUTPUTS - out.PROBE_OUTPUTS
+    with_probe = run(tmp_path, {"accessProbeServiceToken": True})
+    assert set(with_probe.outputs) == out.OUTPUTS
     docs = (Path(__file__).resolve().parents[2] / "docs" / "interfaces.md").read_text()
-    for name in DOCUMENTED_OUTPUTS:
+    for name in out.OUTPUTS:
         assert f"`{name}`" in docs, f"{name} is not documented in docs/interfaces.md"
 
 
 def test_only_credentials_are_secret_outputs(tmp_path: Path) -> None:
-    result = run(tmp_path)
-    assert result.secret_outputs == {"r2AccessKeyId", "r2SecretAccessKey"}
+    result = run(tmp_path, {"accessProbeServiceToken": True})
+    assert result.secret_outputs == out.SECRET_OUTPUTS
+    assert result.secret_outputs == {"r2AccessKeyId", "r2SecretAccessKey", "probeAccessClientSecret"}
 
 
 def test_no_secret_value_outside_a_secret_marker(tmp_path: Path) -> None:
