@@ -46,3 +46,33 @@ def test_catalogue_names_are_upper_snake_and_unique() -> None:
     names = [s.name for s in catalog.secrets] + [v.name for v in catalog.vars]
     assert len(names) == len(set(names))
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", n) for n in names)
+
+
+def test_the_catalogue_ships_in_the_image_where_the_boot_code_reads_it() -> None:
+    """One file: the Worker's catalogue is the container's, inside the build context, copied
+    next to the boot code, and the boot code's secret names come from it."""
+    from infra.catalog import CATALOG_PATH
+    from infra.content import container_files
+
+    container = ROOT / "container"
+    assert CATALOG_PATH.resolve() == (container / "env-catalog.json").resolve()
+    assert container / "env-catalog.json" in container_files(container)
+    dockerfile = (container / "Dockerfile").read_text()
+    copy = re.search(r"^COPY (.*\benv-catalog\.json\b.*) (\S+)$", dockerfile, re.MULTILINE)
+    assert copy is not None and copy.group(2) == "/opt/openclaw-edge/"
+    boot = re.search(r"^COPY openclaw_boot/ (\S+)$", dockerfile, re.MULTILINE)
+    assert boot is not None and boot.group(1) == "/opt/openclaw-edge/openclaw_boot/"
+
+    from container.openclaw_boot import settings
+
+    # settings.py sits in openclaw_boot/, the catalogue one level up, in the image as here.
+    assert (
+        settings.CATALOG_PATH == Path(settings.__file__).resolve().parents[1] / "env-catalog.json"
+    )
+    forwarded = {
+        s.get("containerName") or s["name"]
+        for s in json.loads(CATALOG_PATH.read_text())["secrets"]
+        if s.get("container")
+    }
+    assert set(settings.SECRET_ENV_NAMES) == forwarded - settings.NOT_CREDENTIALS
+    assert "OPENCLAW_GATEWAY_TOKEN" in settings.SECRET_ENV_NAMES  # the containerName

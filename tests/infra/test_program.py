@@ -8,6 +8,7 @@ from pathlib import Path
 from infra import outputs as out
 from tests.infra.pulumi_harness import SECRETS, TOKEN_VALUE, all_plain_text, run
 
+
 def test_outputs_are_the_documented_set(tmp_path: Path) -> None:
     result = run(tmp_path)
     assert set(result.outputs) == out.OUTPUTS - out.PROBE_OUTPUTS
@@ -21,7 +22,11 @@ def test_outputs_are_the_documented_set(tmp_path: Path) -> None:
 def test_only_credentials_are_secret_outputs(tmp_path: Path) -> None:
     result = run(tmp_path, {"accessProbeServiceToken": True})
     assert result.secret_outputs == out.SECRET_OUTPUTS
-    assert result.secret_outputs == {"r2AccessKeyId", "r2SecretAccessKey", "probeAccessClientSecret"}
+    assert result.secret_outputs == {
+        "r2AccessKeyId",
+        "r2SecretAccessKey",
+        "probeAccessClientSecret",
+    }
 
 
 def test_no_secret_value_outside_a_secret_marker(tmp_path: Path) -> None:
