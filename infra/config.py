@@ -8,17 +8,12 @@ come out parsed (infra/values.py), so nothing after this module parses them agai
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -27,14 +22,34 @@ from pydantic import (
     model_validator,
 )
 from pydantic.config import JsonDict
-from pydantic_core import ErrorDetails
 
 from infra.catalog import Catalog
+from infra.config_errors import ConfigError, Problems, problems_of, unknown_key_problems
+from infra.config_fields import Bool, Lower, Number, StringList, StringMap, Whole, parsed
 from infra.config_source import NAMESPACE, ConfigSource, DictSource, PulumiSource
 from infra.outputs import BUDGET_USD
+from infra.stack_config import (
+    AccessSettings,
+    Adoption,
+    AiGatewaySettings,
+    CostSettings,
+    StackConfig,
+)
 from infra.values import CronSchedule, GoDuration, SleepAfter
 
-__all__ = ["NAMESPACE", "REPO_ROOT", "ConfigError", "ConfigSource", "DictSource", "PulumiSource"]
+__all__ = [
+    "NAMESPACE",
+    "REPO_ROOT",
+    "AccessSettings",
+    "Adoption",
+    "AiGatewaySettings",
+    "ConfigError",
+    "ConfigSource",
+    "CostSettings",
+    "DictSource",
+    "PulumiSource",
+    "StackConfig",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,104 +70,6 @@ DATE = r"^20[0-9]{2}-[01][0-9]-[0-3][0-9]$"
 SECRET_WORDS: Final = ("TOKEN", "SECRET", "KEY", "PASSWORD")
 
 
-class ConfigError(ValueError):
-    """One or more configuration values are missing or malformed."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
-
-
-class Problems(ValueError):
-    """Several problems with one key (e.g. two bad workerVars), reported one line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class AccessSettings:
-    """Zero Trust Access: who may log in to the Worker hostname."""
-
-    team_domain: str
-    github_idp_id: str
-    allowed_emails: tuple[str, ...]
-    github_organization: str | None
-    session_duration: GoDuration
-    probe_service_token: bool
-
-
-@dataclass(frozen=True)
-class AiGatewaySettings:
-    """The AI Gateway that LLM traffic goes through."""
-
-    gateway_id: str
-    collect_logs: bool
-    cache_ttl: int
-    rate_limit: int
-    rate_limit_interval: int
-    authentication: bool
-    """When true, the optional secret AI_GATEWAY_API_KEY becomes required."""
-
-
-@dataclass(frozen=True)
-class Adoption:
-    """Existing resources to adopt (Pulumi import) instead of creating new ones."""
-
-    bucket: bool
-    access_application_id: str | None
-    access_policy_id: str | None
-    ssm_parameters: bool
-    ai_gateway: bool
-
-
-@dataclass(frozen=True)
-class CostSettings:
-    """Inputs of the cost estimate and its budget gate."""
-
-    monthly_budget_usd: float
-    active_hours_per_day: float
-    state_size_mb: float
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """Everything the program needs, validated. Built only by `load_config`."""
-
-    stack: str
-    account_id: str
-    zone_id: str
-    zone_name: str
-    hostname: str
-    worker_name: str
-    bucket_name: str
-    bucket_location: str | None
-    protect_bucket: bool
-    instance_type: str
-    max_instances: int
-    sleep_after: SleepAfter
-    cron: CronSchedule
-    compatibility_date: str
-    openclaw_version: str
-    llm_provider: str
-    ssm_prefix: str
-    optional_secrets: tuple[str, ...]
-    debug_routes: bool
-    gateway_origin: str | None
-    backup_interval_seconds: int
-    worker_vars: Mapping[str, str]
-    access: AccessSettings
-    ai_gateway: AiGatewaySettings
-    adopt: Adoption
-    cost: CostSettings
-
-    @property
-    def worker_url(self) -> str:
-        return f"https://{self.hostname}"
-
-
 def dockerfile_openclaw_version(root: Path = REPO_ROOT) -> str | None:
     """The OpenClaw version the image pins (`ARG OPENCLAW_VERSION=...`), the default of
     `openclawVersion`, so the version is written in one place."""
@@ -171,77 +88,6 @@ def local_compatibility_date(root: Path = REPO_ROOT) -> str | None:
         return None
     match = re.search(r'"compatibility_date"\s*:\s*"([0-9-]+)"', path.read_text())
     return match.group(1) if match else None
-
-
-# --- Converters from the raw config text (each raises ValueError with the reason) ---------------
-
-
-def _boolean(value: object) -> object:
-    if isinstance(value, str):
-        if value.lower() not in ("true", "false"):
-            raise ValueError(f"must be true or false, got {value!r}")
-        return value.lower() == "true"
-    return value
-
-
-def _whole(value: object) -> object:
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"must be a whole number, got {value!r}") from None
-    return value
-
-
-def _number(value: object) -> object:
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"must be a number, got {value!r}") from None
-    return value
-
-
-def _string_list(value: object) -> object:
-    """A YAML list (the engine hands it over as JSON) or a comma-separated string."""
-    if not isinstance(value, str):
-        return value
-    if not value.startswith("["):
-        return tuple(i.strip() for i in value.split(",") if i.strip())
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        raise ValueError("must be a list (YAML list or JSON array of strings)") from None
-    if not isinstance(parsed, list) or not all(isinstance(i, str) for i in parsed):
-        raise ValueError("must be a list of strings")
-    return tuple(i.strip() for i in parsed if i.strip())
-
-
-def _string_map(value: object) -> object:
-    """A YAML mapping (as JSON) of NAME: scalar; booleans become `true`/`false`."""
-    if not isinstance(value, str):
-        return value
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = None
-    if not isinstance(parsed, dict) or not all(
-        isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in parsed.items()
-    ):
-        raise ValueError("must be a map of NAME: value (YAML mapping or JSON object)")
-    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in parsed.items()}
-
-
-def _parsed(kind: type[SleepAfter] | type[GoDuration] | type[CronSchedule]) -> BeforeValidator:
-    return BeforeValidator(lambda value: kind.parse(value) if isinstance(value, str) else value)
-
-
-Bool = Annotated[bool, BeforeValidator(_boolean)]
-Whole = Annotated[int, BeforeValidator(_whole)]
-Number = Annotated[float, BeforeValidator(_number)]
-StringList = Annotated[tuple[str, ...], BeforeValidator(_string_list)]
-StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
-Lower = BeforeValidator(lambda value: value.lower() if isinstance(value, str) else value)
 
 
 def _required(how: str) -> JsonDict:
@@ -295,10 +141,10 @@ class ConfigModel(BaseModel):
     protect_bucket: Bool = Field(True, alias="protectBucket")
     instance_type: InstanceTypeName = Field("standard-1", alias="instanceType")
     max_instances: Whole = Field(1, alias="maxInstances", ge=1, le=100)
-    sleep_after: Annotated[SleepAfter, _parsed(SleepAfter)] = Field(
+    sleep_after: Annotated[SleepAfter, parsed(SleepAfter)] = Field(
         SleepAfter("never", None), alias="sleepAfter"
     )
-    cron: Annotated[CronSchedule, _parsed(CronSchedule)] = Field(
+    cron: Annotated[CronSchedule, parsed(CronSchedule)] = Field(
         CronSchedule("*/5 * * * *"), alias="cron"
     )
     compatibility_date: str = Field(
@@ -346,7 +192,7 @@ class ConfigModel(BaseModel):
     access_allowed_emails: StringList = Field(
         (), alias="accessAllowedEmails", validate_default=True
     )
-    access_session_duration: Annotated[GoDuration, _parsed(GoDuration)] = Field(
+    access_session_duration: Annotated[GoDuration, parsed(GoDuration)] = Field(
         GoDuration("24h", 86400.0), alias="accessSessionDuration"
     )
     access_probe_service_token: Bool = Field(False, alias="accessProbeServiceToken")
@@ -553,74 +399,9 @@ def load_config(source: ConfigSource, stack: str, catalog: Catalog) -> StackConf
     try:
         model = ConfigModel.model_validate(raw, context={"stack": stack, "catalog": catalog})
     except ValidationError as error:
-        problems += [line for detail in error.errors() for line in _problems(detail)]
+        fields = ConfigModel.model_fields
+        problems += [line for detail in error.errors() for line in problems_of(detail, fields)]
     problems += unknown_key_problems(source.keys(), set(CONFIG_KEYS), catalog)
     if problems or model is None:
         raise ConfigError(problems)
     return model.stack_config(stack)
-
-
-def _problems(detail: ErrorDetails) -> list[str]:
-    """Today's message(s) for one pydantic error: the key, what is wrong, the fix."""
-    alias = str(detail["loc"][0])
-    key = f"{NAMESPACE}:{alias}"
-    cause = (detail.get("ctx") or {}).get("error")
-    if isinstance(cause, Problems):
-        return [f"{key} {p}" for p in cause.problems]
-    if detail["type"] == "value_error":
-        return [f"{key} {cause}"]
-    return [f"{key} {_constraint_problem(alias, detail)}"]
-
-
-def _constraint_problem(alias: str, detail: ErrorDetails) -> str:
-    """What a failed field constraint (required, pattern, choice, range) means for `alias`."""
-    field = next(f for f in ConfigModel.model_fields.values() if f.alias == alias)
-    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    kind, value = detail["type"], detail.get("input")
-    if kind == "missing":
-        how = f"is required: {extra.get('how')} (pulumi config set {alias} <value>)"
-        return str(extra.get("missing", how))
-    if kind == "string_pattern_mismatch":
-        return f"must be {extra.get('expected')}, got {value!r}"
-    if kind == "literal_error":
-        choices = [a for a in get_args(field.annotation) if isinstance(a, str)] or [
-            a for arg in get_args(field.annotation) for a in get_args(arg)
-        ]
-        return f"must be one of {', '.join(choices)}, got {value!r}"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        low, high = (
-            next(getattr(m, attr) for m in field.metadata if hasattr(m, attr))
-            for attr in ("ge", "le")
-        )
-        if isinstance(value, int):
-            return f"must be between {low} and {high}, got {value}"
-        return f"must be between {low:g} and {high:g}, got {value:g}"
-    return str(detail["msg"])
-
-
-def unknown_key_problems(keys: Iterable[str], read: set[str], catalog: Catalog) -> list[str]:
-    """One problem per key set in the namespace that nothing reads, with the closest known key.
-
-    Known: every key of `ConfigModel` and the secrets the stack takes from config (the
-    catalogue's `source: ssm` names, read by `pulumi_secret_reader`)."""
-    secrets = {s.name for s in catalog.secrets if s.source == "ssm"}
-    made_by_stack = {s.name for s in catalog.secrets if s.source == "stack"}
-    known = read | secrets
-    by_lower = {k.lower(): k for k in known}
-    problems = []
-    for key in sorted(set(keys) - known):
-        if key in made_by_stack:
-            problems.append(
-                f"{NAMESPACE}:{key} is set, but the stack creates {key} itself (the bucket-scoped "
-                f"R2 token); remove it (pulumi config rm {key})"
-            )
-            continue
-        close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
-        match = by_lower.get(key.lower()) or (by_lower[close[0]] if close else None)
-        hint = "see the configuration table in README.md"
-        if match is not None:
-            set_it = "--secret " + match if match in secrets else f"{match} <value>"
-            hint = f"did you mean {NAMESPACE}:{match}? (pulumi config rm {key}, then "
-            hint += f"pulumi config set {set_it})"
-        problems.append(f"{NAMESPACE}:{key} is not a key this program reads; {hint}")
-    return problems

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import NAMESPACE, REPO_ROOT
-from infra.offline_plan import ResourceRecord, run_plan, stack_file_values
+from infra.mock_run import ResourceRecord
+from infra.offline_plan import run_plan, stack_file_values
 
 PROJECT = "openclaw-edge"
 API = "https://api.cloudflare.com/client/v4"

@@ -25,8 +25,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from infra.outputs import BUDGET_USD, COST_GUARD_TYPE, WORKER_DEPLOY_TYPE
+from infra import outputs
 
+COST_GUARD_TYPE: Final = outputs.COST_GUARD_TYPE
+WORKER_DEPLOY_TYPE: Final = outputs.WORKER_DEPLOY_TYPE
 CUSTOM_DOMAIN_TYPE: Final = "cloudflare:index/workersCustomDomain:WorkersCustomDomain"
 ACCESS_APPLICATION_TYPE: Final = (
     "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
@@ -35,7 +37,7 @@ ACCESS_POLICY_TYPE: Final = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAcc
 R2_BUCKET_TYPE: Final = "cloudflare:index/r2Bucket:R2Bucket"
 SSM_PARAMETER_TYPE: Final = "aws:ssm/parameter:Parameter"
 
-DEFAULT_MAX_MONTHLY_USD: Final = BUDGET_USD
+DEFAULT_MAX_MONTHLY_USD: Final = outputs.BUDGET_USD
 DEFAULT_DEV_ENVIRONMENTS: Final = ("dev",)
 """Environments where debug routes may be on."""
 CDP_BYPASS_PATHS: Final = ("/cdp", "/cdp/*")

@@ -141,7 +141,7 @@ def test_cost_policy_ignores_other_resources() -> None:
 
 
 def test_pack_defaults_agree_with_the_cost_model() -> None:
-    assert p.DEFAULT_MAX_MONTHLY_USD == CostGuardArgs.budget_usd
+    assert CostGuardArgs.budget_usd == p.DEFAULT_MAX_MONTHLY_USD
     assert p.COST_GUARD_TYPE == CostGuard.TYPE
 
 

@@ -44,7 +44,8 @@ def only(registrations: list[Registration], type_: str, name: str | None = None)
     return found[0]
 
 
-# The login application (infra/components/access_gate.py); the stack also has the /cdp bypass application.
+# The login application (infra/components/access_gate.py); the stack also has the /cdp bypass
+# application.
 LOGIN_APP = "access-app"
 
 

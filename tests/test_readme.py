@@ -30,7 +30,7 @@ def _shown(default: Any) -> str:
 
 
 def test_every_config_key_is_in_the_table() -> None:
-    keys = [f.alias for f in ConfigModel.model_fields.values()]
+    keys = [str(f.alias) for f in ConfigModel.model_fields.values()]
     assert len(keys) > 30
     missing = sorted(k for k in keys if k not in CONFIG_ROWS)
     assert missing == [], f"README config table lacks {missing}"
@@ -80,6 +80,8 @@ def test_permission_lists_cover_what_the_program_calls() -> None:
 
 def test_ssm_is_read_with_get_parameters_by_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the README's ssm:GetParametersByPath permission is for: one call per directory."""
+    import pulumi_aws as aws
+
     from infra.components import secret_store
 
     calls: list[dict[str, Any]] = []
@@ -88,7 +90,7 @@ def test_ssm_is_read_with_get_parameters_by_path(monkeypatch: pytest.MonkeyPatch
         calls.append(kwargs)
         return SimpleNamespace(names=["/team/bot/A"], values=["a"])
 
-    monkeypatch.setattr(secret_store.aws.ssm, "get_parameters_by_path", by_path)
+    monkeypatch.setattr(aws.ssm, "get_parameters_by_path", by_path)
     read = secret_store.ssm_parameter_reader("ap-northeast-1")
     assert (read("/team/bot/A"), read("/team/bot/B")) == ("a", None)
     assert calls == [

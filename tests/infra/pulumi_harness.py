@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from infra.offline_plan import ProgramRun, RecordingMocks, ResourceRecord, execute, plain_strings
+from infra.mock_run import ProgramRun, RecordingMocks, ResourceRecord, execute, plain_strings
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 ZONE = "fedcba9876543210fedcba9876543210"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from infra.catalog import load_catalog
@@ -59,15 +60,19 @@ def test_the_catalogue_ships_in_the_image_where_the_boot_code_reads_it() -> None
     assert container / "env-catalog.json" in container_files(container)
     dockerfile = (container / "Dockerfile").read_text()
     copy = re.search(r"^COPY (.*\benv-catalog\.json\b.*) (\S+)$", dockerfile, re.MULTILINE)
-    assert copy is not None and copy.group(2) == "/opt/openclaw-edge/"
+    assert copy is not None
+    assert copy.group(2) == "/opt/openclaw-edge/"
     boot = re.search(r"^COPY openclaw_boot/ (\S+)$", dockerfile, re.MULTILINE)
-    assert boot is not None and boot.group(1) == "/opt/openclaw-edge/openclaw_boot/"
+    assert boot is not None
+    assert boot.group(1) == "/opt/openclaw-edge/openclaw_boot/"
 
-    from container.openclaw_boot import settings
+    if str(container) not in sys.path:  # as tests/container/conftest.py imports the boot code
+        sys.path.insert(0, str(container))
+    from openclaw_boot import settings
 
     # settings.py sits in openclaw_boot/, the catalogue one level up, in the image as here.
     assert (
-        settings.CATALOG_PATH == Path(settings.__file__).resolve().parents[1] / "env-catalog.json"
+        Path(settings.__file__).resolve().parents[1] / "env-catalog.json" == settings.CATALOG_PATH
     )
     forwarded = {
         s.get("containerName") or s["name"]

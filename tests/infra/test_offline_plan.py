@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.config import ConfigError
-from infra.offline_plan import RecordingMocks, execute
 from infra.components.secret_store import MissingSecretError
+from infra.config import ConfigError
+from infra.mock_run import RecordingMocks, execute
 from tests.infra.pulumi_harness import BASE
 
 ROOT = Path(__file__).resolve().parents[2]

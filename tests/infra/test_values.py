@@ -1,4 +1,4 @@
-"""Durations and cron schedules, parsed once (infra/values.py): what is valid and what each means."""
+"""Durations and cron schedules, parsed once (infra/values.py): what is valid, what each means."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.catalog import load_catalog
-from infra.config import DictSource, load_config
 from infra.components.worker_deploy import config_text, render_wrangler_config, stack_vars
+from infra.config import DictSource, load_config
 from tests.infra.pulumi_harness import BASE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,13 +10,13 @@ import pulumi
 import pytest
 
 from infra.channel_checks import EXAMPLE_VALUES
-from infra.offline_plan import RecordingMocks, execute
 from infra.components.secret_store import (
     PLACEHOLDER,
     MissingSecretError,
     SsmReadError,
     ssm_parameter_reader,
 )
+from infra.mock_run import RecordingMocks, execute
 from tests.infra.pulumi_harness import BASE, SECRETS, is_secret, of_type, one, run
 
 PARAMETER = "aws:ssm/parameter:Parameter"

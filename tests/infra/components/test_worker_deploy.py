@@ -154,7 +154,7 @@ def test_r2_credentials_reach_the_secrets_stdin(tmp_path: Path) -> None:
 def test_api_token_goes_into_environment_as_secret(tmp_path: Path) -> None:
     import pulumi
 
-    from infra.offline_plan import RecordingMocks, execute
+    from infra.mock_run import RecordingMocks, execute
     from tests.infra.pulumi_harness import BASE, TOKEN_VALUE
 
     api_token = "SENTINEL-cloudflare-api-token-55"
@@ -167,7 +167,7 @@ def test_api_token_goes_into_environment_as_secret(tmp_path: Path) -> None:
         RecordingMocks(token_value=TOKEN_VALUE),
         api_token=api_token,
     )
-    from infra.offline_plan import plain_strings
+    from infra.mock_run import plain_strings
 
     for name in ("worker-deploy", "worker-secrets"):
         command = one(result, COMMAND, name)

@@ -1,5 +1,5 @@
 """A model of the Pulumi engine for the lifecycle tests: runs the REAL program
-(infra.program.build_stack, through infra.offline_plan.execute) and turns each resource
+(infra.program.build_stack, through infra.mock_run.execute) and turns each resource
 registration into the step the engine would take against the previous state, then applies it to
 fake providers; `destroy` works from state alone, as `pulumi destroy` does by default.
 
@@ -48,7 +48,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.offline_plan import ProgramRun, RecordingMocks, RecordingMonitor, execute
+from infra.mock_run import ProgramRun, RecordingMocks, RecordingMonitor, execute
 from tests.infra.lifecycle.account import FakeAccount
 from tests.infra.lifecycle.model import (
     Goal,

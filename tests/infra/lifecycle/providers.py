@@ -19,8 +19,8 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from infra.offline_plan import PERMISSION_GROUPS_INVOKE
 from infra.components.backup_bucket import R2_PERMISSION_GROUPS
+from infra.mock_run import PERMISSION_GROUPS_INVOKE
 from tests.infra.lifecycle.account import FakeAccount
 from tests.infra.lifecycle.model import Goal, ResourceState, has_secret, unwrap
 
