@@ -53,7 +53,7 @@ def test_credentials_are_derived_and_secret(tmp_path: Path) -> None:
     result = run(tmp_path)
     token_id = hashlib.sha256(b"backups-s3-token").hexdigest()[:32]
     assert result.outputs["r2AccessKeyId"] == token_id
-    assert result.outputs["r2SecretAccessKey"] == hashlib.sha256(TOKEN_VALUE.encode()).hexdigest()
+    assert result.outputs["r2SecretAccessKey"] == s3_secret_from_token(TOKEN_VALUE)
     assert {"r2AccessKeyId", "r2SecretAccessKey"} <= result.secret_outputs
     command = one(result, "command:local:Command", "worker-secrets")
     assert is_secret(command.inputs["stdin"])
@@ -70,8 +70,13 @@ def test_token_resources_are_compact_json_as_terraform_writes_them() -> None:
     )
 
 
+# SHA-256 of "abc", the FIPS 180-2 example (appendix B.1).
+ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
 def test_helpers() -> None:
-    assert s3_secret_from_token("abc") == hashlib.sha256(b"abc").hexdigest()
+    # R2's S3 secret access key is the SHA-256 hex digest of the API token's value.
+    assert s3_secret_from_token("abc") == ABC_SHA256
     assert json.loads(bucket_token_resources("a" * 32, "b")) == {
         f"com.cloudflare.edge.r2.bucket.{'a' * 32}_default_b": "*"
     }

@@ -144,11 +144,11 @@ def test_same_config_gives_identical_commands(tmp_path: Path) -> None:
 
 
 def test_r2_credentials_reach_the_secrets_stdin(tmp_path: Path) -> None:
-    import hashlib
+    from infra.components.backup_bucket import s3_secret_from_token
 
     secrets = one(run(tmp_path), COMMAND, "worker-secrets")
     values = json.loads(secrets.inputs["stdin"]["value"])
-    assert values["R2_SECRET_ACCESS_KEY"] == hashlib.sha256(TOKEN_VALUE.encode()).hexdigest()
+    assert values["R2_SECRET_ACCESS_KEY"] == s3_secret_from_token(TOKEN_VALUE)
 
 
 def test_api_token_goes_into_environment_as_secret(tmp_path: Path) -> None:
