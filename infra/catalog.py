@@ -47,10 +47,6 @@ class Catalog:
                 return spec
         raise KeyError(f"{name} is not a secret in {CATALOG_PATH.name}")
 
-    def var_names(self, source: VarSource) -> frozenset[str]:
-        """Names of the vars of one `source` (e.g. `stack`: what the stack sets itself)."""
-        return frozenset(v.name for v in self.vars if v.source == source)
-
 
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     data = json.loads(path.read_text())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -35,7 +35,7 @@ from infra.stack_config import (
     CostSettings,
     StackConfig,
 )
-from infra.values import CronSchedule, GoDuration, SleepAfter
+from infra.values import NEVER, CronSchedule, GoDuration, SleepAfter
 
 __all__ = [
     "NAMESPACE",
@@ -56,9 +56,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 InstanceTypeName = Literal["lite", "basic", "standard-1", "standard-2", "standard-3", "standard-4"]
 R2Location = Literal["apac", "eeur", "enam", "weur", "wnam", "oc"]
 LlmProvider = Literal["anthropic", "openai"]
-INSTANCE_TYPES: Final = get_args(InstanceTypeName)
-R2_LOCATIONS: Final = get_args(R2Location)
-LLM_PROVIDERS: Final = get_args(LlmProvider)
 HEX32 = r"^[0-9a-f]{32}$"
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -124,7 +121,10 @@ class ConfigModel(BaseModel):
     zone_name: Annotated[str, Lower] = Field(
         alias="zoneName", json_schema_extra=_required("the zone's domain, e.g. example.com")
     )
-    hostname: Annotated[str, Lower] = Field(alias="hostname", description="moltworker.<zoneName>")
+    hostname: Annotated[str, Lower] = Field(
+        "", alias="hostname", description="moltworker.<zoneName>"
+    )
+    """Empty only when zoneName is missing too (that key's problem is reported)."""
     worker_name: str = Field(
         alias="workerName",
         pattern=WORKER_NAME,
@@ -141,9 +141,7 @@ class ConfigModel(BaseModel):
     protect_bucket: Bool = Field(True, alias="protectBucket")
     instance_type: InstanceTypeName = Field("standard-1", alias="instanceType")
     max_instances: Whole = Field(1, alias="maxInstances", ge=1, le=100)
-    sleep_after: Annotated[SleepAfter, parsed(SleepAfter)] = Field(
-        SleepAfter("never", None), alias="sleepAfter"
-    )
+    sleep_after: Annotated[SleepAfter, parsed(SleepAfter)] = Field(NEVER, alias="sleepAfter")
     cron: Annotated[CronSchedule, parsed(CronSchedule)] = Field(
         CronSchedule("*/5 * * * *"), alias="cron"
     )

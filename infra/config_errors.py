@@ -34,14 +34,18 @@ class Problems(ValueError):
 
 def problems_of(detail: ErrorDetails, fields: Mapping[str, FieldInfo]) -> list[str]:
     """Today's message(s) for one pydantic error: the key, what is wrong, the fix."""
-    alias = str(detail["loc"][0])
+    # The location is the alias, or the field's name when a default was validated.
+    where = str(detail["loc"][0])
+    field = (
+        fields[where] if where in fields else next(f for f in fields.values() if f.alias == where)
+    )
+    alias = str(field.alias)
     key = f"{NAMESPACE}:{alias}"
     cause = (detail.get("ctx") or {}).get("error")
     if isinstance(cause, Problems):
         return [f"{key} {p}" for p in cause.problems]
     if detail["type"] == "value_error":
         return [f"{key} {cause}"]
-    field = next(f for f in fields.values() if f.alias == alias)
     return [f"{key} {_constraint_problem(alias, field, detail)}"]
 
 

@@ -121,6 +121,17 @@ def test_missing_required_keys_are_all_reported_with_the_command() -> None:
     for key in ("accountId", "zoneId", "zoneName", "accessTeamDomain", "accessGithubIdpId"):
         assert f"openclaw-edge:{key} is required" in text
         assert f"pulumi config set {key}" in text
+    assert caught.value.problems[-4:] == [
+        "openclaw-edge:zoneName is required: the zone's domain, e.g. example.com "
+        "(pulumi config set zoneName <value>)",
+        "openclaw-edge:accessTeamDomain is required: your Zero Trust team domain "
+        "(pulumi config set accessTeamDomain <value>)",
+        "openclaw-edge:accessGithubIdpId is required: the id of the GitHub login method in Zero "
+        "Trust (pulumi config set accessGithubIdpId <value>)",
+        "openclaw-edge:accessAllowedEmails or accessGithubOrganization must be set, or nobody can "
+        "log in (pulumi config set --path 'accessAllowedEmails[0]' you@example.com)",
+    ]
+    assert len(caught.value.problems) == 6  # nothing about the keys derived from zoneName
 
 
 @pytest.mark.parametrize("duration", ["24h", "1h30m", "30m", "90s", "2h45m", "720h", "1.5h"])
