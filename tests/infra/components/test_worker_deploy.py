@@ -1,5 +1,5 @@
 """Worker deploy: rendered wrangler config, the deploy command and the one secrets command.
-The lifecycle facts (what replaces, what updates) are tested end to end in tests/lifecycle/."""
+The lifecycle facts (what replaces, what updates) are tested end to end in tests/infra/lifecycle/."""
 
 from __future__ import annotations
 
@@ -182,3 +182,19 @@ def test_config_written_only_when_changed(tmp_path: Path) -> None:
     assert write_if_changed(path, text) is True
     assert write_if_changed(path, text) is False
     assert write_if_changed(path, config_text({"name": "y"})) is True
+
+
+def test_the_vars_the_stack_sets_are_the_catalogues_stack_vars(tmp_path: Path) -> None:
+    """The catalogue's `source: stack` marks exactly what the program sets (so workerVars may
+    not set it), and every var a user sets arrives unchanged."""
+    from infra.catalog import load_catalog
+
+    catalog = load_catalog()
+    stack_set = {v.name for v in catalog.vars if v.source == "stack"}
+    user = {"LLM_MODEL": "claude-sonnet-4-5", "DISCORD_DM_POLICY": "pairing"}
+    result = run(tmp_path, {"gatewayOrigin": "https://gateway.example.net", "workerVars": user})
+    vars_ = rendered(result)["vars"]
+    assert set(vars_) - set(user) == stack_set
+    assert {k: vars_[k] for k in user} == user
+    assert vars_["BACKUP_INTERVAL_SECONDS"] == "60"
+    assert not {v.name for v in catalog.vars if v.source == "local"} & set(vars_)
