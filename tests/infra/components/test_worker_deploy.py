@@ -1,5 +1,6 @@
 """Worker deploy: rendered wrangler config, the deploy command and the one secrets command.
-The lifecycle facts (what replaces, what updates) are tested end to end in tests/infra/lifecycle/."""
+The lifecycle facts (what replaces, what updates) are tested end to end in
+tests/infra/lifecycle/."""
 
 from __future__ import annotations
 
