@@ -2,9 +2,9 @@
 
 import pulumi
 
+from infra.components.secret_store import pulumi_secret_reader, ssm_parameter_reader
 from infra.config import NAMESPACE, PulumiSource
 from infra.program import build_stack
-from infra.ssm import pulumi_secret_reader, ssm_parameter_reader
 
 config = pulumi.Config(NAMESPACE)
 build_stack(

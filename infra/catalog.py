@@ -12,6 +12,8 @@ CATALOG_PATH = Path(__file__).resolve().parent.parent / "worker" / "src" / "env-
 
 Requirement = Literal["always", "llm", "optional"]
 Source = Literal["ssm", "stack"]
+VarSource = Literal["stack", "user", "local"]
+"""Who sets a var: the stack itself, the user through `workerVars`, or only local runs/tests."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class VarSpec:
 
     name: str
     required: bool
+    source: VarSource
     description: str
 
 
@@ -58,10 +61,16 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     )
     variables = tuple(
         VarSpec(
-            name=str(v["name"]), required=bool(v["required"]), description=str(v["description"])
+            name=str(v["name"]),
+            required=bool(v["required"]),
+            source=cast(VarSource, v.get("source")),
+            description=str(v["description"]),
         )
         for v in data["vars"]
     )
+    for var in variables:
+        if var.source not in ("stack", "user", "local"):
+            raise ValueError(f"{path.name}: var {var.name} needs a source: stack, user or local")
     for spec in secrets:
         if spec.required not in ("always", "llm", "optional") or spec.source not in (
             "ssm",

@@ -8,12 +8,10 @@ assumption it adds on top of the published rates is a named constant listed in `
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-import pulumi
+from infra.values import SleepAfter
 
 # --- Published rates --------------------------------------------------------------------------
 
@@ -115,12 +113,6 @@ ASSUMED_OPENCLAW_JOB_INTERVAL_SECONDS: Final = 1800
 every 30 min by default (OpenClaw 2026.9.6 docs/gateway/heartbeat.md, `agents.defaults.heartbeat
 .every`, "0m" disables it; 1 h with Anthropic OAuth). Each wake keeps the container up for
 `sleepAfter`."""
-CHAT_CHANNEL_SECRETS: Final[dict[str, tuple[str, ...]]] = {
-    "Discord": ("DISCORD_BOT_TOKEN",),
-    "Telegram": ("TELEGRAM_BOT_TOKEN",),
-    "Slack": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
-}
-
 ASSUMPTIONS: Final[dict[str, object]] = {
     "hoursPerMonth": HOURS_PER_MONTH,
     "cpuUtilization": ASSUMED_CPU_UTILIZATION,
@@ -147,107 +139,9 @@ SOURCES: Final[dict[str, str]] = {
     "workedExample": SOURCE_WORKED_EXAMPLE,
 }
 
-DEFAULT_BUDGET_USD: Final = 50.0
-"""Plan T-20260219-003 stop criterion: monthly cost above $50."""
-
-_DURATION_PART = re.compile(r"(\d+)([smh])")
-_SECONDS_PER_UNIT: Final[dict[str, int]] = {"s": 1, "m": 60, "h": 3600}
-
 
 class CostModelError(ValueError):
     """An input the cost model cannot price; the message names the config key."""
-
-
-def parse_sleep_after(value: str) -> float | None:
-    """Seconds of `sleepAfter` (`"10m"`, `"2h"`, `"1h30m"`, `"90s"`), or None for `"never"`."""
-    text = value.strip().lower()
-    if text == "never":
-        return None
-    parts = _DURATION_PART.findall(text)
-    if not text or "".join(n + u for n, u in parts) != text:
-        raise CostModelError(
-            f"openclaw-edge:sleepAfter must be 'never' or a duration like '10m', '2h' or "
-            f"'1h30m', got {value!r}"
-        )
-    return float(sum(int(n) * _SECONDS_PER_UNIT[u] for n, u in parts))
-
-
-def chat_channels(secret_names: Iterable[str]) -> list[str]:
-    """The chat channels a stack configures (Discord, Telegram, Slack), from its secret names."""
-    names = set(secret_names)
-    return [channel for channel, needs in CHAT_CHANNEL_SECRETS.items() if names & set(needs)]
-
-
-def sleep_warnings(sleep_after: str, cron: str, channels: Sequence[str]) -> list[str]:
-    """What a `sleepAfter` duration means for the bots and for OpenClaw's scheduled jobs."""
-    sleep_seconds = parse_sleep_after(sleep_after)
-    if sleep_seconds is None:
-        return []
-    warnings: list[str] = []
-    if channels:
-        warnings.append(
-            f"sleepAfter {sleep_after!r} lets the container sleep, and while it sleeps the "
-            f"{' and '.join(channels)} bot{'s are' if len(channels) > 1 else ' is'} offline "
-            "(outbound bot connections are not activity): Discord and Slack messages sent "
-            "meanwhile are never answered, Telegram messages are answered at the next wake "
-            "(Telegram keeps them 24 h). It wakes on a request to the Worker and ahead of "
-            "OpenClaw's scheduled jobs. Keep sleepAfter 'never' (the default) for bots that are "
-            "always online."
-        )
-    interval = cron_interval_seconds(cron)
-    if interval is not None and interval + WATCHDOG_WAKE_LEAD_SECONDS > sleep_seconds:
-        longest = int(sleep_seconds - WATCHDOG_WAKE_LEAD_SECONDS) // 60
-        advice = (
-            f"use a cron interval of at most {longest} min"
-            if longest >= 1
-            else f"use a sleepAfter of at least {(interval + WATCHDOG_WAKE_LEAD_SECONDS) // 60} min"
-        )
-        warnings.append(
-            f"OpenClaw's scheduled jobs may not run: the watchdog ({cron!r}) wakes the sleeping "
-            f"container up to {(interval + WATCHDOG_WAKE_LEAD_SECONDS) // 60} min before a job "
-            f"is due, but it sleeps again after {sleep_after}; {advice}."
-        )
-    return warnings
-
-
-def cron_interval_seconds(expression: str) -> int | None:
-    """Seconds between runs of a 5-field cron expression with a fixed period, else None.
-
-    Handles the forms a watchdog uses: `*/N * * * *`, `* * * * *`, `M * * * *` (hourly; a comma
-    list of minutes counts as evenly spread), `M */H * * *` and `M H * * *` (daily). Anything else
-    (day/month/weekday restrictions, ranges) returns None: the cron is then not priced.
-    """
-    fields = expression.split()
-    if len(fields) != 5 or any(f != "*" for f in fields[2:]):
-        return None
-    minute, hour = fields[0], fields[1]
-    if hour == "*":
-        return _minute_period(minute)
-    return _hour_period(hour) if minute.isdigit() else None
-
-
-def _step(field: str) -> int | None:
-    match = re.fullmatch(r"\*/([1-9]\d*)", field)
-    return int(match.group(1)) if match else None
-
-
-def _minute_period(field: str) -> int | None:
-    if field == "*":
-        return 60
-    step = _step(field)
-    if step is not None:
-        return step * 60 if 60 % step == 0 else None
-    minutes = set(field.split(","))
-    if all(m.isdigit() for m in minutes) and 60 % len(minutes) == 0:
-        return 3600 // len(minutes)
-    return None
-
-
-def _hour_period(field: str) -> int | None:
-    step = _step(field)
-    if step is not None:
-        return step * 3600 if 24 % step == 0 else None
-    return 86400 if field.isdigit() else None
 
 
 def instance_type(name: str) -> InstanceType:
@@ -266,7 +160,7 @@ class CostInputs:
 
     instance_type: str
     """Containers instance type (`lite`, `basic`, `standard-1` .. `standard-4`)."""
-    sleep_after: str
+    sleep_after: SleepAfter
     """Idle time before the container sleeps: `never` or a duration such as `10m`."""
     active_hours_per_day: float
     """Expected hours a day with traffic (ignored when `sleep_after` is `never`)."""
@@ -277,39 +171,11 @@ class CostInputs:
     snapshot_interval_seconds: int
     """Seconds between restic snapshots while the container runs."""
     cron_interval_seconds: int | None = None
-    """Seconds between Worker cron runs (`cron_interval_seconds(config.cron)`); shown in the
+    """Seconds between Worker cron runs (`config.cron.interval_seconds`); shown in the
     estimate's inputs (the watchdog wakes a sleeping container only for OpenClaw's jobs)."""
     openclaw_job_interval_seconds: int | None = ASSUMED_OPENCLAW_JOB_INTERVAL_SECONDS
     """Seconds between OpenClaw's own scheduled jobs, each of which wakes a sleeping container
     for `sleepAfter`; None leaves them out (heartbeat disabled, no jobs)."""
-
-    def validate(self) -> None:
-        """Raise CostModelError naming the config key of the first bad value."""
-        instance_type(self.instance_type)
-        parse_sleep_after(self.sleep_after)
-        if not 0 <= self.active_hours_per_day <= 24:
-            raise CostModelError(
-                "openclaw-edge:expectedActiveHoursPerDay must be between 0 and 24, got "
-                f"{self.active_hours_per_day!r}"
-            )
-        if self.max_instances < 1:
-            raise CostModelError(
-                f"openclaw-edge:maxInstances must be at least 1, got {self.max_instances!r}"
-            )
-        if self.state_size_mb < 0:
-            raise CostModelError(
-                f"openclaw-edge:expectedStateSizeMb must be >= 0, got {self.state_size_mb!r}"
-            )
-        if self.cron_interval_seconds is not None and self.cron_interval_seconds <= 0:
-            raise CostModelError(
-                "openclaw-edge:cron must run at a positive interval, got "
-                f"{self.cron_interval_seconds!r} seconds"
-            )
-        if self.snapshot_interval_seconds <= 0:
-            raise CostModelError(
-                "openclaw-edge:backupIntervalSeconds must be a positive number of seconds, got "
-                f"{self.snapshot_interval_seconds!r}"
-            )
 
 
 @dataclass(frozen=True)
@@ -397,7 +263,7 @@ class CostBreakdown:
             "r2": self.r2.to_output(),
             "inputs": {
                 "instanceType": self.inputs.instance_type,
-                "sleepAfter": self.inputs.sleep_after,
+                "sleepAfter": self.inputs.sleep_after.text,
                 "activeHoursPerDay": self.inputs.active_hours_per_day,
                 "maxInstances": self.inputs.max_instances,
                 "stateSizeMb": self.inputs.state_size_mb,
@@ -412,7 +278,7 @@ class CostBreakdown:
 
 
 def running_hours_per_day(
-    sleep_after: str, active_hours_per_day: float, job_interval: int | None = None
+    sleep_after: SleepAfter, active_hours_per_day: float, job_interval: int | None = None
 ) -> float:
     """Hours a day one instance is up: 24 for `never`, else activity plus idle tails.
 
@@ -422,7 +288,7 @@ def running_hours_per_day(
     job interval <= sleep_after means it never sleeps. Overlaps are not subtracted, so the
     figure errs high.
     """
-    sleep_seconds = parse_sleep_after(sleep_after)
+    sleep_seconds = sleep_after.seconds
     if sleep_seconds is None:
         return 24.0
     hours = 0.0
@@ -481,7 +347,6 @@ def r2_cost(state_size_mb: float, snapshot_interval_seconds: int, running_hours:
 
 def estimate(inputs: CostInputs) -> CostBreakdown:
     """Monthly cost of `inputs`: expected (with sleepAfter), always-on and worst case."""
-    inputs.validate()
     spec = instance_type(inputs.instance_type)
     per_day = running_hours_per_day(
         inputs.sleep_after, inputs.active_hours_per_day, inputs.openclaw_job_interval_seconds
@@ -508,61 +373,3 @@ def estimate(inputs: CostInputs) -> CostBreakdown:
         container_always_on=always_on,
         r2=r2,
     )
-
-
-# --- Pulumi component ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CostGuardArgs:
-    """Inputs of CostGuard."""
-
-    inputs: CostInputs
-    """What the estimate is computed from."""
-    budget_usd: float = DEFAULT_BUDGET_USD
-    """Monthly budget (config `monthlyBudgetUsd`); default $50, the plan's stop criterion."""
-
-
-class CostGuard(pulumi.ComponentResource):
-    """Carries the cost estimate into the deployment so the policy pack can stop an over-budget up.
-
-    It declares no cloud resource. Its props (`monthlyUsd`, `budgetUsd`, `instanceType`,
-    `sleepAfter`, `breakdown`) are plain values known at preview, which the policy
-    `cost-within-budget` reads.
-    """
-
-    cost: CostBreakdown
-    """The computed estimate (plain values)."""
-    monthly_usd: pulumi.Output[float]
-    budget_usd: pulumi.Output[float]
-    estimate: pulumi.Output[dict[str, object]]
-
-    TYPE: Final = "openclaw-edge:cost:CostGuard"
-
-    def __init__(
-        self, name: str, args: CostGuardArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        if args.budget_usd <= 0:
-            raise CostModelError(
-                f"openclaw-edge:monthlyBudgetUsd must be a positive number, got {args.budget_usd!r}"
-            )
-        cost = estimate(args.inputs)
-        output = cost.to_output()
-        # The engine copies each prop onto the instance as an Output attribute of the same name,
-        # so the Python attributes below use other names.
-        props: dict[str, object] = {
-            "monthlyUsd": round(cost.monthly_usd, 2),
-            "budgetUsd": args.budget_usd,
-            "instanceType": args.inputs.instance_type,
-            "sleepAfter": args.inputs.sleep_after,
-            "worstCaseMonthlyUsd": round(cost.worst_case_monthly_usd, 2),
-            "breakdown": output,
-        }
-        super().__init__(self.TYPE, name, props, opts)
-        self.cost = cost
-        self.monthly_usd = pulumi.Output.from_input(round(cost.monthly_usd, 2))
-        self.budget_usd = pulumi.Output.from_input(args.budget_usd)
-        self.estimate = pulumi.Output.from_input(output)
-        self.register_outputs(
-            {"monthlyUsd": self.monthly_usd, "budgetUsd": self.budget_usd, "estimate": output}
-        )

@@ -10,23 +10,14 @@ from pathlib import Path
 
 import pulumi
 
-from infra.access import AccessGate, AccessGateArgs
-from infra.ai_gateway import LlmGateway, LlmGatewayArgs
+from infra import outputs as out
 from infra.catalog import Catalog, load_catalog
 from infra.channel_checks import checked_secrets
-from infra.config import REPO_ROOT, ConfigSource, StackConfig, load_config
-from infra.cost import (
-    CostGuard,
-    CostGuardArgs,
-    CostInputs,
-    chat_channels,
-    cron_interval_seconds,
-    estimate,
-    sleep_warnings,
-)
-from infra.hostname import WorkerHostname, WorkerHostnameArgs
-from infra.r2 import BackupBucket, BackupBucketArgs
-from infra.ssm import (
+from infra.components.access_gate import AccessGate, AccessGateArgs
+from infra.components.backup_bucket import BackupBucket, BackupBucketArgs
+from infra.components.cost_guard import CostGuard, CostGuardArgs
+from infra.components.llm_gateway import LlmGateway, LlmGatewayArgs
+from infra.components.secret_store import (
     ParameterReader,
     SecretReader,
     SecretStore,
@@ -34,7 +25,11 @@ from infra.ssm import (
     needed_secrets,
     required_optional,
 )
-from infra.worker import WorkerDeploy, WorkerDeployArgs, stack_vars
+from infra.components.worker_deploy import WorkerDeploy, WorkerDeployArgs, stack_vars
+from infra.components.worker_hostname import WorkerHostname, WorkerHostnameArgs
+from infra.config import REPO_ROOT, ConfigSource, StackConfig, load_config
+from infra.cost import CostInputs, estimate
+from infra.sleep_warnings import chat_channels, sleep_warnings
 
 SANDBOX_PIN = re.compile(r'"@cloudflare/sandbox":\s*"([^"]+)"')
 
@@ -84,7 +79,7 @@ def build_stack(
         max_instances=config.max_instances,
         state_size_mb=config.cost.state_size_mb,
         snapshot_interval_seconds=config.backup_interval_seconds,
-        cron_interval_seconds=cron_interval_seconds(config.cron),
+        cron_interval_seconds=config.cron.interval_seconds,
     )
     cost = CostGuard(
         "cost", CostGuardArgs(inputs=cost_inputs, budget_usd=config.cost.monthly_budget_usd)
@@ -160,33 +155,33 @@ def build_stack(
         depends_on=[worker.deploy, worker.secrets],
     )
 
-    export("workerUrl", hostname.url)
-    export("hostname", hostname.hostname)
-    export("workerName", config.worker_name)
-    export("accessAud", access.aud)
-    export("accessTeamDomain", access.team_domain)
-    export("accessApplicationId", access.application.id)
-    export("bucketName", bucket.bucket_name)
-    export("aiGatewayId", ai_gateway.gateway_id)
-    export("aiGatewayBaseUrl", ai_gateway.base_url)
-    export("aiGatewayAnthropicUrl", ai_gateway.provider_urls["anthropic"])
-    export("aiGatewayOpenaiUrl", ai_gateway.provider_urls["openai"])
-    export("ssmParameterNames", store.parameter_names)
-    export("workerSecretNames", sorted(worker_secrets))
-    export("instanceType", config.instance_type)
-    export("maxInstances", config.max_instances)
-    export("sleepAfter", config.sleep_after)
-    export("openclawVersion", config.openclaw_version)
-    export("sandboxVersion", sandbox_version())
-    export("environment", config.stack)
-    export("debugRoutes", config.debug_routes)
-    export("costEstimate", estimate(cost_inputs).to_output())
-    export("r2AccessKeyId", bucket.access_key_id)
-    export("r2SecretAccessKey", bucket.secret_access_key)
+    export(out.WORKER_URL, hostname.url)
+    export(out.HOSTNAME, hostname.hostname)
+    export(out.WORKER_NAME, config.worker_name)
+    export(out.ACCESS_AUD, access.aud)
+    export(out.ACCESS_TEAM_DOMAIN, access.team_domain)
+    export(out.ACCESS_APPLICATION_ID, access.application.id)
+    export(out.BUCKET_NAME, bucket.bucket_name)
+    export(out.AI_GATEWAY_ID, ai_gateway.gateway_id)
+    export(out.AI_GATEWAY_BASE_URL, ai_gateway.base_url)
+    export(out.AI_GATEWAY_ANTHROPIC_URL, ai_gateway.provider_urls["anthropic"])
+    export(out.AI_GATEWAY_OPENAI_URL, ai_gateway.provider_urls["openai"])
+    export(out.SSM_PARAMETER_NAMES, store.parameter_names)
+    export(out.WORKER_SECRET_NAMES, sorted(worker_secrets))
+    export(out.INSTANCE_TYPE, config.instance_type)
+    export(out.MAX_INSTANCES, config.max_instances)
+    export(out.SLEEP_AFTER, config.sleep_after.text)
+    export(out.OPENCLAW_VERSION, config.openclaw_version)
+    export(out.SANDBOX_VERSION, sandbox_version())
+    export(out.ENVIRONMENT, config.stack)
+    export(out.DEBUG_ROUTES, config.debug_routes)
+    export(out.COST_ESTIMATE, estimate(cost_inputs).to_output())
+    export(out.R2_ACCESS_KEY_ID, bucket.access_key_id)
+    export(out.R2_SECRET_ACCESS_KEY, bucket.secret_access_key)
     probe = access.probe_credentials()
     if probe is not None:
-        export("probeAccessClientId", probe[0])
-        export("probeAccessClientSecret", probe[1])
+        export(out.PROBE_ACCESS_CLIENT_ID, probe[0])
+        export(out.PROBE_ACCESS_CLIENT_SECRET, probe[1])
     channels = chat_channels(spec.name for spec in wanted)
     warnings = sleep_warnings(config.sleep_after, config.cron, channels)
     for warning in warnings:

@@ -2,14 +2,12 @@
 
 Every check is a plain function over plain values (tests call them directly); the
 `*_validate` wrappers adapt them to pulumi_policy, and `build_policies()` is what
-`__main__.py` registers. This module runs inside the policy pack process, so it imports nothing
-from the Pulumi program: the type tokens and prop names it reads are the program's documented
-contract (docs/interfaces.md, infra/cost.py) and a test checks they agree.
+`__main__.py` registers. This module runs inside the policy pack process, so from the Pulumi program
+it imports only infra/outputs.py (no pulumi import): the component type tokens and the budget;
+the prop names it reads are the program's documented contract (docs/interfaces.md).
 
 One module on purpose (about 470 lines, one concern: the pack's policies, each a plain check
-plus its adapter): the pack process imports it top-level from this folder (`__main__.py`), so
-a split would need that dual import in every module, and a policy reads best next to its
-adapter and its registration below.
+plus its adapter): a policy reads best next to its adapter and its registration below.
 """
 
 from __future__ import annotations
@@ -30,8 +28,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-COST_GUARD_TYPE: Final = "openclaw-edge:cost:CostGuard"
-WORKER_DEPLOY_TYPE: Final = "openclaw-edge:worker:WorkerDeploy"
+from infra import outputs
+
+COST_GUARD_TYPE: Final = outputs.COST_GUARD_TYPE
+WORKER_DEPLOY_TYPE: Final = outputs.WORKER_DEPLOY_TYPE
 CUSTOM_DOMAIN_TYPE: Final = "cloudflare:index/workersCustomDomain:WorkersCustomDomain"
 ACCESS_APPLICATION_TYPE: Final = (
     "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
@@ -40,13 +40,12 @@ ACCESS_POLICY_TYPE: Final = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAcc
 R2_BUCKET_TYPE: Final = "cloudflare:index/r2Bucket:R2Bucket"
 SSM_PARAMETER_TYPE: Final = "aws:ssm/parameter:Parameter"
 
-DEFAULT_MAX_MONTHLY_USD: Final = 50.0
-"""Plan T-20260219-003 stop criterion (phase 1 and 2): monthly cost above $50."""
+DEFAULT_MAX_MONTHLY_USD: Final = outputs.BUDGET_USD
 DEFAULT_DEV_ENVIRONMENTS: Final = ("dev",)
 """Environments where debug routes may be on."""
 CDP_BYPASS_PATHS: Final = ("/cdp", "/cdp/*")
 """The only paths of a Worker hostname that may skip Access (the CDP shim, which checks
-CDP_SECRET itself); infra/access.py CDP_PATHS, kept equal by a test."""
+CDP_SECRET itself); infra/components/access_gate.py CDP_PATHS, kept equal by a test."""
 
 # --- Plain checks: values in, violation message (or None) out ----------------------------------
 
@@ -260,7 +259,7 @@ def access_bypass_violations(
                     urn,
                     f"reusable Access policy {_known(props, 'name')!r} has decision 'bypass'; the "
                     "only bypass allowed is app-scoped, on the Worker's /cdp paths "
-                    "(infra/access.py)",
+                    "(infra/components/access_gate.py)",
                 )
             )
     for urn, props in applications:

@@ -130,7 +130,7 @@ def checkout(tmp_path: Path) -> Path:
     """A scratch checkout: the code by link, the documents folder copied (the recipe writes)."""
     scratch = tmp_path / "checkout"
     scratch.mkdir()
-    for name in (".venv", "scripts", "ops", ".github"):
+    for name in (".venv", "scripts", "ops", "infra", ".github"):
         (scratch / name).symlink_to(ROOT / name)
     shutil.copytree(
         PHASE_README.parent, scratch / "docs" / "project_docs" / PHASE_README.parent.name

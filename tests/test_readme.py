@@ -4,21 +4,48 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
 
 from infra.catalog import load_catalog
+from infra.config import ConfigModel
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-READ_CALL = re.compile(
-    r'r\.(?:text|required|boolean|integer|number|string_list|string_map|choice)\(\s*"(\w+)"'
-)
+CONFIG_TABLE = README.split("\n## Configuration ", 1)[1].split("\n## ", 1)[0]
+CONFIG_ROWS = dict(re.findall(r"^\| `(\w+)` \| ([^|]+?) \|", CONFIG_TABLE, re.MULTILINE))
+
+
+def _shown(default: Any) -> str:
+    """A default as the README's table writes it."""
+    if default is None or default in ((), {}):
+        return "none"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, float):
+        return f"`{default:g}`"
+    return f"`{default}`"
 
 
 def test_every_config_key_is_in_the_table() -> None:
-    keys = set(READ_CALL.findall((ROOT / "infra" / "config.py").read_text()))
+    keys = [str(f.alias) for f in ConfigModel.model_fields.values()]
     assert len(keys) > 30
-    missing = sorted(k for k in keys if f"| `{k}` |" not in README)
+    missing = sorted(k for k in keys if k not in CONFIG_ROWS)
     assert missing == [], f"README config table lacks {missing}"
+
+
+@pytest.mark.parametrize("name", list(ConfigModel.model_fields))
+def test_the_table_shows_each_keys_default(name: str) -> None:
+    field = ConfigModel.model_fields[name]
+    shown = CONFIG_ROWS[str(field.alias)]
+    if field.description is not None:  # derived from the stack, the zone or a checked-in file
+        assert shown != "required", field.alias
+    elif field.is_required():
+        assert shown == "required", field.alias
+    else:
+        assert shown == _shown(field.default), field.alias
 
 
 def test_every_secret_is_in_the_table() -> None:
@@ -49,7 +76,31 @@ def test_permission_lists_cover_what_the_program_calls() -> None:
     ):
         assert action in README, action
     assert "Access: Service Tokens: Edit" in README
-    assert "get_parameters_by_path" in (ROOT / "infra" / "ssm.py").read_text()
+
+
+def test_ssm_is_read_with_get_parameters_by_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the README's ssm:GetParametersByPath permission is for: one call per directory."""
+    import pulumi_aws as aws
+
+    from infra.components import secret_store
+
+    calls: list[dict[str, Any]] = []
+
+    def by_path(**kwargs: Any) -> SimpleNamespace:
+        calls.append(kwargs)
+        return SimpleNamespace(names=["/team/bot/A"], values=["a"])
+
+    monkeypatch.setattr(aws.ssm, "get_parameters_by_path", by_path)
+    read = secret_store.ssm_parameter_reader("ap-northeast-1")
+    assert (read("/team/bot/A"), read("/team/bot/B")) == ("a", None)
+    assert calls == [
+        {
+            "path": "/team/bot/",
+            "with_decryption": True,
+            "recursive": False,
+            "region": "ap-northeast-1",
+        }
+    ]
 
 
 def test_adoption_says_imports_update_and_how_to_free_the_hostname() -> None:
@@ -75,7 +126,9 @@ def test_deploying_describes_destroy_and_ci_previews() -> None:
 
 def test_lifecycle_doc_has_a_row_per_scenario() -> None:
     scenarios = re.findall(
-        r"^def test_(\w+)\(", (ROOT / "tests" / "lifecycle" / "test_scenarios.py").read_text(), re.M
+        r"^def test_(\w+)\(",
+        (ROOT / "tests" / "infra" / "lifecycle" / "test_scenarios.py").read_text(),
+        re.M,
     )
     doc = (ROOT / "docs" / "lifecycle.md").read_text()
     assert len(scenarios) >= 10

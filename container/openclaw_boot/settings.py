@@ -5,6 +5,7 @@ Names follow docs/interfaces.md and worker/src/env-catalog.json (container-side 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -25,27 +26,25 @@ GATEWAY_STOP_GRACE_DEFAULT = 10.0
 LOG_MAX_BYTES_DEFAULT = 1024 * 1024
 LOG_BACKUPS_DEFAULT = 2
 
+CATALOG_PATH = Path(__file__).resolve().parent.parent / "env-catalog.json"
+"""The Worker's environment catalogue (container/env-catalog.json, linked from
+worker/src/env-catalog.json), shipped next to the boot code in the image."""
+
+# In the catalogue's secrets, but an allowlist of user ids written into openclaw.json as values
+# (allowFrom is a list; ${VAR} substitutes strings only), so not a credential.
+NOT_CREDENTIALS = frozenset({"DISCORD_ALLOWED_USER_IDS"})
+
+
+def _secret_env_names(path: Path = CATALOG_PATH) -> tuple[str, ...]:
+    """Container-side names of the secrets the Worker forwards (`containerName`, else `name`)."""
+    catalog = json.loads(path.read_text())
+    names = (s.get("containerName") or s["name"] for s in catalog["secrets"] if s.get("container"))
+    return tuple(n for n in names if n not in NOT_CREDENTIALS)
+
+
 # Values that must never reach a file, argv or a log line. The boot code also refuses to write
 # any of these values into openclaw.json (they are replaced by ${NAME} references).
-SECRET_ENV_NAMES = (
-    "OPENCLAW_GATEWAY_TOKEN",
-    "BACKUP_PASSWORD",
-    "R2_ACCESS_KEY_ID",
-    "R2_SECRET_ACCESS_KEY",
-    "ANTHROPIC_API_KEY",
-    "OPENAI_API_KEY",
-    "AI_GATEWAY_API_KEY",
-    "DISCORD_BOT_TOKEN",
-    "TELEGRAM_BOT_TOKEN",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "GITHUB_TOKEN",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "GRAFANA_API_KEY",
-    "GEMINI_API_KEY",
-    "XAI_API_KEY",
-    "CDP_SECRET",
-)
+SECRET_ENV_NAMES = _secret_env_names()
 
 # Backup credentials stay with the boot code: the gateway (and every tool the agent runs)
 # never sees them.

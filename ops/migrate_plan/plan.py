@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.config import NAMESPACE
-from infra.offline_plan import ResourceRecord, run_plan, stack_file_values
+from infra.mock_run import ResourceRecord
+from infra.offline_plan import run_plan, stack_file_values
 
 PROJECT = "openclaw-edge"
 API = "https://api.cloudflare.com/client/v4"

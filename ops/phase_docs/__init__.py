@@ -23,16 +23,15 @@ The package, in the order a verdict is made:
 A new plan item is one `Item(...)` row in `plan`, with a judge from `judges` (or `manual_or`).
 """
 
+from infra.outputs import BUDGET_USD, SECRET_OUTPUTS
 from ops.phase_docs.cli import main
 from ops.phase_docs.criteria import Criterion, criteria
 from ops.phase_docs.evidence import (
-    BUDGET_USD,
     CUSTOM_TOOLS,
     GENERATED_FILES,
     OPTIONAL_OUTPUTS,
     PARITY_THRESHOLD,
     PLAN,
-    SECRET_OUTPUTS,
     SECRET_PLACEHOLDER,
     Evidence,
     EvidenceError,

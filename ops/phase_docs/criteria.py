@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ops.phase_docs.evidence import BUDGET_USD, PARITY_THRESHOLD, Evidence, Finding, Verdict
+from infra.outputs import BUDGET_USD
+from ops.phase_docs.evidence import PARITY_THRESHOLD, Evidence, Finding, Verdict
 from ops.phase_docs.judges import (
     estimate_usd,
     measured_monthly_usd,

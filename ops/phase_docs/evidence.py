@@ -11,13 +11,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from infra.outputs import PROBE_ACCESS_CLIENT_SECRET, SECRET_OUTPUTS
+
 PLAN: Final = "T-20260219-003"
-SECRET_OUTPUTS: Final = frozenset({"r2AccessKeyId", "r2SecretAccessKey", "probeAccessClientSecret"})
-OPTIONAL_OUTPUTS: Final = frozenset({"probeAccessClientSecret"})
+OPTIONAL_OUTPUTS: Final = frozenset({PROBE_ACCESS_CLIENT_SECRET})
 """Outputs only some stacks have (`accessProbeServiceToken`): listed when present, never missed."""
 SECRET_PLACEHOLDER: Final = "[secret]"  # noqa: S105 - how `pulumi stack output` masks
-BUDGET_USD: Final = 50.0
-"""Plan stop criterion (phase 1 and 2): monthly cost above $50."""
 PARITY_THRESHOLD: Final = 0.8
 """Plan 2-7 / phase 2 done criterion: at least 80% of the custom tools work."""
 CUSTOM_TOOLS: Final = ("ghq", "gwq", "mcp-grafana", "Babashka", "Codex CLI")

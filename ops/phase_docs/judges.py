@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ops.phase_docs.evidence import BUDGET_USD, Evidence, Finding, Verdict
+from infra.outputs import BUDGET_USD
+from ops.phase_docs.evidence import Evidence, Finding, Verdict
 
 
 def code(value: Any) -> str:

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from infra import outputs as out
 from ops.phase_docs.criteria import criteria
 from ops.phase_docs.evidence import (
     OPTIONAL_OUTPUTS,
     PLAN,
-    SECRET_OUTPUTS,
     SECRET_PLACEHOLDER,
     Evidence,
     Verdict,
@@ -30,28 +30,28 @@ from ops.phase_docs.plan import PHASE_TITLES, PHASES
 
 def _facts(ev: Evidence) -> list[tuple[str, str]]:
     names = (
-        "environment",
-        "workerUrl",
-        "hostname",
-        "workerName",
-        "accessAud",
-        "accessTeamDomain",
-        "accessApplicationId",
-        "bucketName",
-        "aiGatewayId",
-        "aiGatewayBaseUrl",
-        "instanceType",
-        "maxInstances",
-        "sleepAfter",
-        "openclawVersion",
-        "sandboxVersion",
-        "debugRoutes",
+        out.ENVIRONMENT,
+        out.WORKER_URL,
+        out.HOSTNAME,
+        out.WORKER_NAME,
+        out.ACCESS_AUD,
+        out.ACCESS_TEAM_DOMAIN,
+        out.ACCESS_APPLICATION_ID,
+        out.BUCKET_NAME,
+        out.AI_GATEWAY_ID,
+        out.AI_GATEWAY_BASE_URL,
+        out.INSTANCE_TYPE,
+        out.MAX_INSTANCES,
+        out.SLEEP_AFTER,
+        out.OPENCLAW_VERSION,
+        out.SANDBOX_VERSION,
+        out.DEBUG_ROUTES,
     )
     rows = [
         (n, "unverified (not in outputs)" if ev.output(n) is None else code(ev.output(n)))
         for n in names
     ]
-    for secret in sorted(SECRET_OUTPUTS):
+    for secret in sorted(out.SECRET_OUTPUTS):
         if secret in OPTIONAL_OUTPUTS and not ev.secret_present(secret):
             continue
         rows.append(

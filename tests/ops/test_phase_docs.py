@@ -12,7 +12,7 @@ import pytest
 
 from ops import latency_probe, phase_docs
 from ops.phase_docs import Evidence, Verdict
-from tests.pulumi_harness import run
+from tests.infra.pulumi_harness import run
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "project_docs" / "T-20260219-003"

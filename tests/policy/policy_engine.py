@@ -61,8 +61,8 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
 from infra.config import DictSource
-from infra.offline_plan import RecordingMocks
-from tests.pulumi_harness import BASE, SECRETS, TOKEN_VALUE
+from infra.mock_run import RecordingMocks
+from tests.infra.pulumi_harness import BASE, SECRETS, TOKEN_VALUE
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = ROOT / "policy"

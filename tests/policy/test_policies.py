@@ -23,6 +23,8 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer  # the engine's entry p
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra import cost
+from infra.components.cost_guard import CostGuard, CostGuardArgs
+from infra.values import NEVER
 from policy import openclaw_policies as p
 from tests.policy.policy_engine import Analyzer, Registration, preview
 
@@ -139,8 +141,8 @@ def test_cost_policy_ignores_other_resources() -> None:
 
 
 def test_pack_defaults_agree_with_the_cost_model() -> None:
-    assert p.DEFAULT_MAX_MONTHLY_USD == cost.DEFAULT_BUDGET_USD
-    assert p.COST_GUARD_TYPE == cost.CostGuard.TYPE
+    assert CostGuardArgs.budget_usd == p.DEFAULT_MAX_MONTHLY_USD
+    assert p.COST_GUARD_TYPE == CostGuard.TYPE
 
 
 class _CaptureMocks(pulumi.runtime.Mocks):
@@ -163,13 +165,13 @@ class _CaptureMocks(pulumi.runtime.Mocks):
 def test_cost_policy_reads_what_cost_guard_registers() -> Any:
     mocks = _CaptureMocks()
     pulumi.runtime.set_mocks(mocks, preview=True)
-    big = cost.CostInputs("standard-2", "never", 24, 1, 200, 300)
-    guard = cost.CostGuard("cost", cost.CostGuardArgs(inputs=big, budget_usd=50))
+    big = cost.CostInputs("standard-2", NEVER, 24, 1, 200, 300)
+    guard = CostGuard("cost", CostGuardArgs(inputs=big, budget_usd=50))
 
     def check(_: str) -> None:
-        props = mocks.inputs[cost.CostGuard.TYPE]
+        props = mocks.inputs[CostGuard.TYPE]
         assert props["monthlyUsd"] == round(guard.cost.monthly_usd, 2)
-        messages = _run("cost-within-budget", _resource_args(cost.CostGuard.TYPE, props))
+        messages = _run("cost-within-budget", _resource_args(CostGuard.TYPE, props))
         assert len(messages) == 1, messages  # standard-2 24/7 is about $59 a month
         assert "standard-2" in messages[0]
 
@@ -380,7 +382,7 @@ def test_an_application_without_a_bypass_is_not_this_policys_business() -> None:
 
 
 def test_the_pack_and_the_program_agree_on_the_cdp_paths() -> None:
-    from infra.access import CDP_PATHS
+    from infra.components.access_gate import CDP_PATHS
 
     assert p.CDP_BYPASS_PATHS == CDP_PATHS
 

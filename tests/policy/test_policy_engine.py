@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
-from infra.cost import CostGuard
+from infra.components.cost_guard import CostGuard
 from policy import openclaw_policies as p
 from tests.policy.policy_engine import (
     MANDATORY,
@@ -44,7 +44,8 @@ def only(registrations: list[Registration], type_: str, name: str | None = None)
     return found[0]
 
 
-# The login application (infra/access.py); the stack also has the /cdp bypass application.
+# The login application (infra/components/access_gate.py); the stack also has the /cdp bypass
+# application.
 LOGIN_APP = "access-app"
 
 
