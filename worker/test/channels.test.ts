@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { BOOT_RUN } from "../src/backend/sandbox";
 import { cronIntervalMs, runWatchdog, SCHEDULE_KEY, WAKE_LEAD_MS } from "../src/cron";
-import { ADMIN_PAGE } from "../src/routes/admin-page";
+import ADMIN_PAGE from "../src/pages/admin.html";
 import { accessToken, call, request, sandboxEnv, SECRET_VALUES, secretsIn } from "./helpers";
 import { scenario, type Scenario } from "./sandbox-double";
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { createScheduledController, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../src/index";
+import { loadConfig } from "../src/config";
 import { runWatchdog } from "../src/cron";
 import { BOOT, BOOT_RUN, createSandboxBackend } from "../src/backend/sandbox";
 import { GATEWAY_TOKEN, originEnv, sandboxEnv, secretsIn } from "./helpers";
@@ -66,7 +67,7 @@ describe("cron watchdog", () => {
   // Item 7: a one-shot that times out blocks nothing else.
   it("starts the gateway right after a one-shot that timed out", async () => {
     const s = scenario({ exitCode: 1, oneShotMs: 60_000 });
-    const backend = createSandboxBackend(sandboxEnv(), s.handle, undefined, { ...TEST_LIMITS, oneShotTimeoutMs: 300 });
+    const backend = createSandboxBackend(loadConfig(sandboxEnv()), s.handle, undefined, { ...TEST_LIMITS, oneShotTimeoutMs: 300 });
     await backend.ensureRunning(1_500); // the boot fails, the container stays up
     const snapshot = await backend.snapshot();
     expect(snapshot).toMatchObject({ ok: false, status: 504 });

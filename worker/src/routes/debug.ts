@@ -5,13 +5,12 @@
  */
 import { Hono } from "hono";
 import workerPackage from "../../package.json";
-import { N, envPresence, read } from "../config";
 import type { AppEnv } from "../context";
 import { errorMessage, redactValue } from "../lib/log";
 
 export const debug = new Hono<AppEnv>()
   .use("/debug/*", async (c, next) => {
-    if (read(c.env, N.debugRoutes) !== "true") return c.json({ error: "not found" }, 404);
+    if (!c.var.config.debugRoutes) return c.json({ error: "not found" }, 404);
     await next();
   })
   .get("/debug/version", async (c) => {
@@ -19,8 +18,8 @@ export const debug = new Hono<AppEnv>()
     return c.json({
       sandboxSdk: workerPackage.dependencies["@cloudflare/sandbox"],
       worker: workerPackage.version,
-      openclawVersion: read(c.env, N.openclawVersion) ?? null,
-      environment: read(c.env, N.environment) ?? null,
+      openclawVersion: c.var.config.openclawVersion ?? null,
+      environment: c.var.config.environment ?? null,
       backend: c.get("backend").kind,
       gateway: status,
     });
@@ -51,8 +50,11 @@ export const debug = new Hono<AppEnv>()
     if ("error" in logs) return c.json({ error: log.redact(logs.error) }, 404);
     return c.json({ id, stdout: log.redact(logs.stdout), stderr: log.redact(logs.stderr) });
   })
-  .get("/debug/env", (c) => c.json({ backend: c.get("backend").kind, entries: envPresence(c.env), bindings: {
-    SANDBOX: c.env.SANDBOX !== undefined, BACKUP_BUCKET: c.env.BACKUP_BUCKET !== undefined, BROWSER: c.env.BROWSER !== undefined } }))
+  .get("/debug/env", (c) => {
+    const { presence, bindings } = c.var.config;
+    return c.json({ backend: c.get("backend").kind, entries: presence, bindings: {
+      SANDBOX: bindings.sandbox !== undefined, BACKUP_BUCKET: bindings.backupBucket !== undefined, BROWSER: bindings.browser !== undefined } });
+  })
   .get("/debug/container-config", async (c) => {
     const config = await c.get("backend").containerConfig().catch((error: unknown) => ({ error: errorMessage(error) }));
     if (config === null) return c.json({ error: "the container config is only available for the sandbox backend" }, 501);
