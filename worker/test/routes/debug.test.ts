@@ -1,8 +1,8 @@
 /** /debug/* exists only with DEBUG_ROUTES=true, shows names not values, has no exec route. */
 import { describe, expect, it } from "vitest";
-import { BOOT_RUN } from "../src/backend/sandbox";
-import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
-import { scenario } from "./sandbox-double";
+import { BOOT_RUN } from "../../src/backend/sandbox";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "../helpers";
+import { scenario } from "../sandbox-double";
 
 describe("debug routes", () => {
   it("are 404 unless DEBUG_ROUTES=true", async () => {

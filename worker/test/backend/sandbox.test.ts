@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
-import { BOOT_RUN, DEFAULT_LIMITS, readinessCallBudget, realSandboxFactory, sandboxOptions } from "../src/backend/sandbox";
-import { loadConfig } from "../src/config";
-import { accessToken, call, callOpen, GATEWAY_TOKEN, HOST, request, SAME_ORIGIN, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
-import { Gate, sandboxNamespace, scenario } from "./sandbox-double";
+import { BOOT_RUN, DEFAULT_LIMITS, readinessCallBudget, realSandboxFactory, sandboxOptions } from "../../src/backend/sandbox";
+import { loadConfig } from "../../src/config";
+import { accessToken, call, callOpen, GATEWAY_TOKEN, HOST, request, SAME_ORIGIN, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "../helpers";
+import { Gate, sandboxNamespace, scenario } from "../sandbox-double";
 
 const jwt = () => accessToken();
 
@@ -257,7 +257,7 @@ describe("sandbox backend", () => {
 
 describe("real Sandbox SDK wiring", () => {
   it("exports the project's Sandbox Durable Object class and requires the SANDBOX binding", async () => {
-    const entry = await import("../src/index");
+    const entry = await import("../../src/index");
     const sdk = await import("@cloudflare/sandbox");
     expect(typeof entry.Sandbox).toBe("function");
     expect(entry.Sandbox.prototype instanceof sdk.Sandbox).toBe(true);

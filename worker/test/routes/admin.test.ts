@@ -1,11 +1,11 @@
-/** Admin API and page: device pairing over the gateway RPC (both backends), backups, restore. */
+/** Admin API and page (routes/admin.ts): device pairing over the gateway RPC (both backends), backups, restore, the tool self-test. */
 import { describe, expect, it } from "vitest";
 import { env as bindings } from "cloudflare:workers";
-import { deriveDeviceIdentity } from "../src/gateway/device";
+import { deriveDeviceIdentity } from "../../src/gateway/device";
 import { inject } from "vitest";
-import { accessToken, call, GATEWAY_TOKEN, originEnv, request, SAME_ORIGIN, sandboxEnv, secretsIn } from "./helpers";
-import { BOOT_RUN } from "../src/backend/boot-command";
-import { forwardTo, scenario } from "./sandbox-double";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, SAME_ORIGIN, sandboxEnv, SECRET_VALUES, secretsIn } from "../helpers";
+import { BOOT_RUN } from "../../src/backend/boot-command";
+import { forwardTo, scenario } from "../sandbox-double";
 
 // What the admin page's own fetch calls carry (a browser adds Sec-Fetch-Site itself).
 const PAGE = { "sec-fetch-site": "same-origin", "content-type": "application/json" };
@@ -170,5 +170,48 @@ describe("backups through the control API", () => {
     const { response } = await call(originEnv("backup-c"), request("/api/admin/backup", { method: "POST", headers: PAGE, jwt: await accessToken() }));
     expect(response.status).toBe(501);
     expect(((await response.json()) as { error: string }).error).toContain("CONTROL_ORIGIN");
+  });
+});
+
+const SELFTEST = {
+  ok: true,
+  passed: false,
+  failed: ["gh"],
+  tools: [
+    { name: "gh", ok: false, error: "gh not found on PATH", output: "", required: true },
+    // A tool that echoes a secret from its environment: the Worker must not pass it on.
+    { name: "openclaw", ok: true, version: "2026.9.6", output: `OpenClaw 2026.9.6 ${SECRET_VALUES.ANTHROPIC_API_KEY}`, required: true },
+  ],
+  environment: { sandbox_version: "0.12.10", openclaw_version: "2026.9.6" },
+};
+
+describe("tool self-test", () => {
+  it("asks the control API with the gateway token and passes the answer on, redacted", async () => {
+    const s = scenario({ selftest: () => Response.json(SELFTEST) });
+    const { response, logs } = await call(sandboxEnv(), request("/api/admin/selftest", { jwt: await accessToken({ serviceToken: "verify.access" }) }), s.deps);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const body = JSON.parse(text) as typeof SELFTEST;
+    expect(body.passed).toBe(false);
+    expect(body.failed).toEqual(["gh"]);
+    expect(body.environment.sandbox_version).toBe("0.12.10");
+    expect(s.boot.controlRequests.filter((entry) => entry.path === "/selftest")).toEqual([{ path: "/selftest", authorization: `Bearer ${GATEWAY_TOKEN}`, forwardedFor: null }]);
+    expect(secretsIn(text)).toEqual([]);
+    expect(secretsIn(logs.join("\n"))).toEqual([]);
+  });
+
+  it("needs Access like every admin route", async () => {
+    const s = scenario({ selftest: () => Response.json(SELFTEST) });
+    const { response } = await call(sandboxEnv(), request("/api/admin/selftest"), s.deps);
+    expect(response.status).toBe(401);
+    expect(s.boot.controlRequests).toEqual([]);
+    expect(s.container.starts).toBe(0);
+  });
+
+  it("says why when the boot code cannot run it", async () => {
+    const s = scenario(); // a boot code without the route
+    const { response } = await call(sandboxEnv(), request("/api/admin/selftest", { jwt: await accessToken() }), s.deps);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ ok: false, error: "no route GET /selftest" });
   });
 });
