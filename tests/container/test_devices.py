@@ -1,11 +1,14 @@
 """The control API's `POST /devices/approve`: the Worker's own admin device approved from inside
-the container over the gateway's loopback RPC, against the protocol-4 gateway double of
-test_boot_channels.py (connect.challenge → connect with the token checked → res frames)."""
+the container over the gateway's loopback RPC. Against the protocol-4 gateway double of
+test_boot_channels.py (connect.challenge → connect with the token checked → res frames), and once
+against the real OpenClaw gateway under the real `boot.py run`."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,13 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from openclaw_boot import devices
 from openclaw_boot.control import ControlApp, serve
 from openclaw_boot.settings import Settings, load
 from openclaw_boot.status import Status
+from websockets.sync.client import connect
 
-from .conftest import SECRETS, base_env
+from ops.latency_probe import DeviceIdentity, connect_frame
+
+from .conftest import BOOT, SECRETS, base_env, free_port
 from .test_boot_channels import FakeGateway
+from .test_boot_run import kill_tree, wait_ready
 
 TOKEN = SECRETS["OPENCLAW_GATEWAY_TOKEN"]
 
@@ -158,3 +167,64 @@ def test_the_control_route_answers_200_400_500_and_needs_the_token(
         server.shutdown()
         server.server_close()
     assert pairing.approved == ["req-worker-1"]
+
+
+# --- against the real OpenClaw gateway, through the real `boot.py run` --------------------------
+
+
+def remote_connect(port: int, device: DeviceIdentity) -> dict[str, Any]:
+    """A device's `connect` as a remote client (a trusted proxy on loopback names 203.0.113.10,
+    as dev/edge.py does): the answer frame."""
+    headers = {"X-Forwarded-For": "203.0.113.10"}
+    with connect(f"ws://127.0.0.1:{port}/", additional_headers=headers, open_timeout=30) as ws:
+        challenge = json.loads(ws.recv(timeout=30))
+        assert challenge["event"] == "connect.challenge"
+        ws.send(json.dumps(connect_frame("c1", challenge["payload"], TOKEN, device)))
+        while True:
+            frame = json.loads(ws.recv(timeout=30))
+            if frame.get("type") == "res" and frame.get("id") == "c1":
+                answer: dict[str, Any] = frame
+                return answer
+
+
+@pytest.mark.slow
+def test_the_real_gateway_pairs_a_remote_device_approved_through_the_control_api(
+    backup_env: dict[str, str], home: Path, tmp_path: Path, openclaw_bin: Path, restic_bin: str
+) -> None:
+    gateway_port, control_port = free_port(), free_port()
+    env = {
+        **backup_env,
+        "ANTHROPIC_API_KEY": SECRETS["ANTHROPIC_API_KEY"],
+        "OPENCLAW_GATEWAY_PORT": str(gateway_port),
+        "OPENCLAW_EDGE_CONTROL_PORT": str(control_port),
+        "OPENCLAW_EDGE_CONTROL_BIND": "127.0.0.1",
+        "BACKUP_INTERVAL_SECONDS": "3600",
+    }
+    key = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
+    device = DeviceIdentity(key)
+    with (tmp_path / "boot.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(BOOT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_ready(gateway_port, proc)
+            refused = remote_connect(gateway_port, device)
+            assert refused["ok"] is False, refused
+            details = refused["error"]["details"]
+            assert details["code"] == "PAIRING_REQUIRED"
+            request_id = details["requestId"]
+            url = f"http://127.0.0.1:{control_port}/devices/approve"
+            assert post(url, {"request_id": request_id}) == (
+                200,
+                {"ok": True, "request_id": request_id},
+            )
+            accepted = remote_connect(gateway_port, device)
+            assert accepted["ok"] is True, accepted
+            code, again = post(url, {"request_id": request_id})
+            assert code == 500
+            assert again["error"].startswith("gateway refused device.pair.approve:")
+        finally:
+            kill_tree(proc)
+    assert TOKEN not in (tmp_path / "boot.log").read_text(errors="replace")
