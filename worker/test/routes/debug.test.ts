@@ -16,6 +16,23 @@ describe("debug routes", () => {
     }
   });
 
+  it("check the logs query before asking the backend", async () => {
+    const s = scenario();
+    const env = sandboxEnv({ DEBUG_ROUTES: "true" });
+    const jwt = await accessToken();
+    const cases = [
+      ["/debug/logs?source=other", "source must be gateway or boot"],
+      ["/debug/logs", "query parameter id=<process id> or source=gateway|boot is required"],
+      ["/debug/logs?id=..%2Fetc%2Fpasswd", "query parameter id=<process id> or source=gateway|boot is required"],
+    ] as const;
+    for (const [path, error] of cases) {
+      const { response } = await call(env, request(path, { jwt }), s.deps);
+      expect(response.status, path).toBe(400);
+      expect(await response.json(), path).toEqual({ error });
+    }
+    expect(s.container.requests).toEqual([]);
+  });
+
   it("show which names are set, never values", async () => {
     const s = scenario();
     const { response } = await call(sandboxEnv({ DEBUG_ROUTES: "true" }), request("/debug/env", { jwt: await accessToken() }), s.deps);
