@@ -75,6 +75,13 @@ export interface WorkerConfig {
   readonly backend: "sandbox" | "origin";
   /** Names of required configuration that is missing (never values); empty when complete. */
   readonly missing: readonly string[];
+  /** Cloudflare Access: issuer `https://<team domain>`, audience, key set, where browsers log in. */
+  readonly access: {
+    readonly teamOrigin: string;
+    readonly aud: string;
+    readonly jwksUrl: string;
+    readonly loginOrigin: string;
+  };
   /** MOLTBOT_GATEWAY_TOKEN ("" when missing: the request never gets past the check). */
   readonly gatewayToken: string;
   readonly gatewayOrigin: string | undefined;
@@ -155,9 +162,17 @@ function parse(env: Env): WorkerConfig {
     const value = read(env, entry.name);
     if (value !== undefined && value.length >= 4) secretValues.push(value);
   }
+  const teamOrigin = `https://${(read(env, N.accessTeamDomain) ?? "").replace(/^https?:\/\//, "").replace(/\/+$/, "")}`;
   return Object.freeze({
     backend: origin ? "origin" : "sandbox",
     missing: Object.freeze(missingOf(env, origin)),
+    access: Object.freeze({
+      teamOrigin,
+      aud: read(env, N.accessAud) ?? "",
+      jwksUrl: read(env, N.accessJwksUrl) ?? `${teamOrigin}/cdn-cgi/access/certs`,
+      // The issuer stays the team origin; only where the browser logs in can be overridden.
+      loginOrigin: (read(env, N.accessLoginOrigin) ?? teamOrigin).replace(/\/+$/, ""),
+    }),
     gatewayToken: read(env, N.gatewayToken) ?? "",
     gatewayOrigin,
     controlOrigin: read(env, N.controlOrigin),

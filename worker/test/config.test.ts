@@ -60,6 +60,13 @@ describe("configuration errors", () => {
     expect(loadConfig(sandboxEnv())).not.toBe(config);
   });
 
+  it("derive the Access issuer, key set and login origin from the team domain", () => {
+    const plain = loadConfig({ CF_ACCESS_TEAM_DOMAIN: "https://team.example.com/", CF_ACCESS_AUD: "aud-1" }).access;
+    expect(plain).toEqual({ teamOrigin: "https://team.example.com", aud: "aud-1", jwksUrl: "https://team.example.com/cdn-cgi/access/certs", loginOrigin: "https://team.example.com" });
+    const local = loadConfig({ CF_ACCESS_TEAM_DOMAIN: "team.example.com", CF_ACCESS_JWKS_URL: "http://127.0.0.1:9/certs", CF_ACCESS_LOGIN_ORIGIN: "http://127.0.0.1:8/" }).access;
+    expect(local).toMatchObject({ teamOrigin: "https://team.example.com", jwksUrl: "http://127.0.0.1:9/certs", loginOrigin: "http://127.0.0.1:8" });
+  });
+
   it("fall back to the defaults for unset or unusable values", () => {
     for (const raw of [undefined, "", "abc", "-5", "0"]) {
       expect(loadConfig(originEnv("cfg", { STARTUP_TIMEOUT_MS: raw })).startupTimeoutMs, String(raw)).toBe(DEFAULT_STARTUP_TIMEOUT_MS);
