@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from . import config, legacy_import, selftest
+from . import config, devices, legacy_import, selftest
 from .backup import Backup, BackupError
 from .channels import ChannelMonitor
 from .control import Busy, ControlApp, NotFound, serve
@@ -261,6 +261,7 @@ class Runner:
             selftest=lambda: selftest.run(settings),
         )
         app.routes.update(legacy_import.control_routes(settings, self.status))
+        app.routes.update(devices.control_routes(settings, self.status))
         return serve(app, settings.control_bind, settings.control_port)
 
     def run(self) -> int:

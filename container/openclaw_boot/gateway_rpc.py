@@ -1,8 +1,8 @@
 """A small client for the gateway's WebSocket RPC (protocol 4), stdlib only, over loopback.
 
-Handshake as the Worker's in-container helper does it (worker/src/backend/sandbox.ts): wait for
-the `connect.challenge` event, send `connect` as a device-less `backend` client with the shared
-token (a loopback backend client gets operator scopes without pairing), then `req`/`res` frames.
+Handshake: wait for the `connect.challenge` event, send `connect` as a device-less `backend`
+client with the shared token (a loopback backend client gets operator scopes without pairing),
+then `req`/`res` frames. channels.py reads with it, devices.py approves the Worker's device.
 The token travels only inside the socket, never in argv or logs.
 """
 
@@ -17,6 +17,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -34,10 +35,13 @@ class RpcError(RuntimeError):
 class GatewayRpc:
     """`with GatewayRpc(port, token) as rpc: rpc.call("channels.status")`."""
 
-    def __init__(self, port: int, token: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, port: int, token: str, timeout: float = 10.0, scopes: Sequence[str] = SCOPES
+    ) -> None:
         self.port = port
         self._token = token
         self.timeout = timeout
+        self.scopes = list(scopes)
         self._sock: socket.socket | None = None
         self._buffer = b""
         self._ids = itertools.count(1)
@@ -150,7 +154,7 @@ class GatewayRpc:
                     "minProtocol": PROTOCOL,
                     "maxProtocol": PROTOCOL,
                     "role": "operator",
-                    "scopes": SCOPES,
+                    "scopes": self.scopes,
                     "caps": [],
                     "client": {
                         "id": "gateway-client",

@@ -1,6 +1,6 @@
 /** Assembles the Hono app: logging, health, configuration check, CDP shim, Access, routes, proxy. */
 import { Hono } from "hono";
-import { missingConfig } from "./config";
+import { loadConfig } from "./config";
 import type { AppEnv, Deps } from "./context";
 import { selectBackend } from "./backend";
 import { isBrowserNavigation, requireAccess } from "./auth/access";
@@ -30,14 +30,17 @@ export function createApp(deps: Deps = {}): Hono<AppEnv> {
 
   app.route("/", health);
 
+  // The environment is read here, once, into c.var.config; the routes read nothing else.
   app.use("*", async (c, next) => {
-    const missing = missingConfig(c.env);
+    const config = loadConfig(c.env);
+    const { missing } = config;
     if (missing.length > 0) {
       c.get("log").error("configuration missing", { missing });
-      if (isBrowserNavigation(c.req.raw)) return c.html(configErrorPage(missing), 503);
+      if (isBrowserNavigation(c.req.raw)) return c.html(configErrorPage([...missing]), 503);
       return c.json({ error: "configuration error", missing }, 503);
     }
-    c.set("backend", selectBackend(c.env, deps, clientAddress(c.req.raw)));
+    c.set("config", config);
+    c.set("backend", selectBackend(config, deps, clientAddress(c.req.raw)));
     await next();
   });
 

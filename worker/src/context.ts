@@ -1,5 +1,5 @@
 /** Hono typing shared by the routes: bindings, per-request variables and injectable dependencies. */
-import type { Env } from "./config";
+import type { Env, WorkerConfig } from "./config";
 import type { Logger } from "./lib/log";
 import type { Backend, BackendLimits } from "./backend/types";
 import type { SandboxFactory } from "./backend/sandbox";
@@ -16,6 +16,8 @@ export interface Deps {
 export interface AppEnv {
   Bindings: Env;
   Variables: {
+    /** The environment, parsed once (config.ts loadConfig); set before any route runs but /sandbox-health. */
+    config: WorkerConfig;
     log: Logger;
     backend: Backend;
     user: string | undefined;

@@ -16,7 +16,7 @@
  * channels.py), where the R2 binding reads it without waking anything. Bots stay offline while the
  * container sleeps (outbound connections are not activity), which the README and the preview say.
  */
-import { missingConfig, N, read, startupTimeoutMs, type Env } from "./config";
+import { loadConfig, type Env, type WorkerConfig } from "./config";
 import type { Deps } from "./context";
 import { selectBackend } from "./backend";
 import { realSandboxFactory } from "./backend/sandbox";
@@ -68,8 +68,8 @@ export function cronIntervalMs(expression: string | undefined): number | undefin
   return /^\d+$/.test(hour) ? 86_400_000 : undefined;
 }
 
-async function readSchedule(env: Env, log: Logger): Promise<string | null | undefined> {
-  const bucket = env.BACKUP_BUCKET;
+async function readSchedule(config: WorkerConfig, log: Logger): Promise<string | null | undefined> {
+  const bucket = config.bindings.backupBucket;
   if (bucket === undefined) return undefined;
   try {
     const object = await bucket.get(SCHEDULE_KEY);
@@ -83,8 +83,8 @@ async function readSchedule(env: Env, log: Logger): Promise<string | null | unde
 }
 
 /** Sleep mode: wake a sleeping container only when an OpenClaw job is due before the next run. */
-async function sleepWatch(env: Env, deps: Deps, log: Logger, options: WatchdogOptions): Promise<SleepReport | undefined> {
-  const sandbox = (deps.sandboxFactory ?? realSandboxFactory)(env);
+async function sleepWatch(config: WorkerConfig, deps: Deps, log: Logger, options: WatchdogOptions): Promise<SleepReport | undefined> {
+  const sandbox = (deps.sandboxFactory ?? realSandboxFactory)(config);
   let container: string;
   try {
     // Container.getState() from Durable Object storage: never starts the container (sandbox-do.ts).
@@ -94,7 +94,7 @@ async function sleepWatch(env: Env, deps: Deps, log: Logger, options: WatchdogOp
     return undefined;
   }
   const now = options.now ?? Date.now();
-  const nextRunAt = await readSchedule(env, log);
+  const nextRunAt = await readSchedule(config, log);
   const report: SleepReport = { sleep: { container, nextRunAt: nextRunAt ?? null, woke: false, reason: "" } };
   if (container === "running" || container === "healthy" || container === "stopping") {
     report.sleep.reason = "awake: left alone so it can reach sleepAfter (the boot code snapshots on its own)";
@@ -108,8 +108,8 @@ async function sleepWatch(env: Env, deps: Deps, log: Logger, options: WatchdogOp
     if (Number.isNaN(dueIn) || dueIn > window) {
       report.sleep.reason = `asleep; next OpenClaw job ${nextRunAt} is after the next watchdog run`;
     } else {
-      const backend = selectBackend(env, deps);
-      const state = (await backend.ensureRunning(startupTimeoutMs(env))).state;
+      const backend = selectBackend(config, deps);
+      const state = (await backend.ensureRunning(config.startupTimeoutMs)).state;
       report.sleep.woke = true;
       report.sleep.reason = `woke it for the OpenClaw job due ${nextRunAt}: gateway ${state}`;
     }
@@ -123,16 +123,15 @@ export async function runWatchdog(
   deps: Deps = {},
   options: WatchdogOptions = {},
 ): Promise<WatchdogReport | SleepReport | { skipped: string[] }> {
+  const config = loadConfig(env);
   const log = createLogger(env, deps.logSink);
-  const missing = missingConfig(env);
-  if (missing.length > 0) {
-    log.error("watchdog: configuration missing", { missing });
-    return { skipped: missing };
+  if (config.missing.length > 0) {
+    log.error("watchdog: configuration missing", { missing: config.missing });
+    return { skipped: [...config.missing] };
   }
-  const backend = selectBackend(env, deps);
-  const sleepAfter = read(env, N.sleepAfter) ?? "never";
-  if (backend.kind === "sandbox" && sleepAfter !== "never") {
-    const slept = await sleepWatch(env, deps, log, options);
+  const backend = selectBackend(config, deps);
+  if (backend.kind === "sandbox" && config.sleepAfter !== "never") {
+    const slept = await sleepWatch(config, deps, log, options);
     if (slept !== undefined) return slept;
   }
   const report: WatchdogReport = { gateway: { before: "unknown", after: "unknown" }, snapshot: { ok: false, status: 0 } };
@@ -142,7 +141,7 @@ export async function runWatchdog(
     report.gateway.after = before.state;
     if (backend.kind === "sandbox" && before.state === "not_running") {
       log.info("watchdog: gateway not running, starting it");
-      report.gateway.after = (await backend.ensureRunning(startupTimeoutMs(env))).state;
+      report.gateway.after = (await backend.ensureRunning(config.startupTimeoutMs)).state;
     }
   } catch (error) {
     report.gateway.error = log.redact(errorMessage(error));

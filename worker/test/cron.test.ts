@@ -1,11 +1,13 @@
-/** The scheduled watchdog: starts a stopped gateway and always attempts the snapshot. */
+/** The scheduled watchdog (cron.ts): starts a stopped gateway and always attempts the snapshot; in sleep mode, wakes the container only ahead of OpenClaw's next job. */
 import { describe, expect, it } from "vitest";
 import { createScheduledController, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../src/index";
-import { runWatchdog } from "../src/cron";
+import { loadConfig } from "../src/config";
+import { cronIntervalMs, runWatchdog, SCHEDULE_KEY, WAKE_LEAD_MS } from "../src/cron";
 import { BOOT, BOOT_RUN, createSandboxBackend } from "../src/backend/sandbox";
 import { GATEWAY_TOKEN, originEnv, sandboxEnv, secretsIn } from "./helpers";
 import { scenario, TEST_LIMITS } from "./sandbox-double";
+import { BOOT_STATUS, booted } from "./boot-status";
 
 const quiet = { logSink: () => undefined };
 
@@ -66,7 +68,7 @@ describe("cron watchdog", () => {
   // Item 7: a one-shot that times out blocks nothing else.
   it("starts the gateway right after a one-shot that timed out", async () => {
     const s = scenario({ exitCode: 1, oneShotMs: 60_000 });
-    const backend = createSandboxBackend(sandboxEnv(), s.handle, undefined, { ...TEST_LIMITS, oneShotTimeoutMs: 300 });
+    const backend = createSandboxBackend(loadConfig(sandboxEnv()), s.handle, undefined, { ...TEST_LIMITS, oneShotTimeoutMs: 300 });
     await backend.ensureRunning(1_500); // the boot fails, the container stays up
     const snapshot = await backend.snapshot();
     expect(snapshot).toMatchObject({ ok: false, status: 504 });
@@ -90,5 +92,78 @@ describe("cron watchdog", () => {
     const ctx = createExecutionContext();
     worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), originEnv("cron-wired"), ctx);
     await waitOnExecutionContext(ctx);
+  });
+});
+
+function bucketWith(schedule: unknown): R2Bucket {
+  return {
+    get: async (key: string) => (key === SCHEDULE_KEY && schedule !== undefined ? { json: async () => schedule } : null),
+  } as unknown as R2Bucket;
+}
+
+describe("watchdog sleep mode", () => {
+  const now = Date.parse("2026-12-02T07:00:00Z");
+  const sleepy = (schedule: unknown, overrides: Record<string, unknown> = {}) =>
+    sandboxEnv({ SANDBOX_SLEEP_AFTER: "10m", BACKUP_BUCKET: bucketWith(schedule), ...overrides });
+
+  it("leaves an awake container alone: no status call, no snapshot, nothing that counts as activity", async () => {
+    const s = scenario({ statusExtra: BOOT_STATUS });
+    await booted(s);
+    const before = { calls: s.calls.length, requests: s.container.requests.length };
+    const report = await runWatchdog(sleepy({ next_run_at: "2026-12-02T07:01:00Z" }), { ...s.deps, logSink: () => undefined }, { cron: "*/5 * * * *", now });
+    expect(report).toMatchObject({ sleep: { container: "healthy", woke: false } });
+    expect(s.calls.slice(before.calls)).toEqual(["bootState"]);
+    expect(s.container.requests.slice(before.requests)).toEqual([]);
+  });
+
+  it("wakes a sleeping container when OpenClaw's next job is due before the next run", async () => {
+    const s = scenario({ statusExtra: BOOT_STATUS });
+    const due = new Date(now + 4 * 60_000).toISOString();
+    const report = await runWatchdog(sleepy({ next_run_at: due }), { ...s.deps, logSink: () => undefined }, { cron: "*/5 * * * *", now });
+    expect(report).toMatchObject({ sleep: { container: "stopped", nextRunAt: due, woke: true } });
+    expect(s.boot.runs.map((run) => run.process.command)).toEqual([BOOT_RUN]);
+  });
+
+  it("lets it sleep when the job is due after the next run (plus the wake lead)", async () => {
+    const s = scenario({ statusExtra: BOOT_STATUS });
+    const due = new Date(now + 5 * 60_000 + WAKE_LEAD_MS + 1_000).toISOString();
+    const report = await runWatchdog(sleepy({ next_run_at: due }), { ...s.deps, logSink: () => undefined }, { cron: "*/5 * * * *", now });
+    expect(report).toMatchObject({ sleep: { woke: false } });
+    expect(s.calls).toEqual(["bootState"]);
+    expect(s.boot.runs).toEqual([]);
+  });
+
+  it("wakes it for a job that became due while it slept", async () => {
+    const s = scenario({ statusExtra: BOOT_STATUS });
+    const report = await runWatchdog(sleepy({ next_run_at: "2026-12-02T06:00:00Z" }), { ...s.deps, logSink: () => undefined }, { cron: "0 * * * *", now });
+    expect(report).toMatchObject({ sleep: { woke: true } });
+    expect(s.boot.runs).toHaveLength(1);
+  });
+
+  it("does not wake it without a published schedule or with no job", async () => {
+    for (const schedule of [undefined, { next_run_at: null }]) {
+      const s = scenario({ statusExtra: BOOT_STATUS });
+      const report = await runWatchdog(sleepy(schedule), { ...s.deps, logSink: () => undefined }, { cron: "*/5 * * * *", now });
+      expect(report).toMatchObject({ sleep: { woke: false } });
+      expect(s.boot.runs).toEqual([]);
+    }
+  });
+
+  it("keeps the always-on behaviour when sleepAfter is never", async () => {
+    const s = scenario({ statusExtra: BOOT_STATUS });
+    const report = await runWatchdog(sandboxEnv({ SANDBOX_SLEEP_AFTER: "never" }), { ...s.deps, logSink: () => undefined }, { now });
+    expect(report).toMatchObject({ gateway: { before: "not_running", after: "running" }, snapshot: { ok: true } });
+    expect(s.boot.runs).toHaveLength(1);
+  });
+
+  it("reads the watchdog interval from the cron expression", () => {
+    expect(cronIntervalMs("*/5 * * * *")).toBe(300_000);
+    expect(cronIntervalMs("* * * * *")).toBe(60_000);
+    expect(cronIntervalMs("0,30 * * * *")).toBe(1_800_000);
+    expect(cronIntervalMs("15 */6 * * *")).toBe(21_600_000);
+    expect(cronIntervalMs("0 3 * * *")).toBe(86_400_000);
+    expect(cronIntervalMs("*/7 * * * *")).toBeUndefined();
+    expect(cronIntervalMs("0 9 * * 1-5")).toBeUndefined();
+    expect(cronIntervalMs(undefined)).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
 import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import { N, read, type Env } from "../config";
+import { loadConfig, type Env } from "../config";
 import type { AppEnv } from "../context";
 
 export const ACCESS_HEADER = "cf-access-jwt-assertion";
@@ -29,12 +29,11 @@ function jwksFor(url: string): RemoteJwks {
 }
 
 export function teamOrigin(env: Env): string {
-  const domain = (read(env, N.accessTeamDomain) ?? "").replace(/^https?:\/\//, "").replace(/\/+$/, "");
-  return `https://${domain}`;
+  return loadConfig(env).access.teamOrigin;
 }
 
 export function jwksUrl(env: Env): string {
-  return read(env, N.accessJwksUrl) ?? `${teamOrigin(env)}/cdn-cgi/access/certs`;
+  return loadConfig(env).access.jwksUrl;
 }
 
 export type AccessResult =
@@ -52,7 +51,7 @@ export async function verifyAccessJwt(token: string, env: Env): Promise<AccessRe
   try {
     const { payload } = await jwtVerify(token, jwksFor(jwksUrl(env)), {
       algorithms: ALGORITHMS,
-      audience: read(env, N.accessAud) ?? "",
+      audience: loadConfig(env).access.aud,
       issuer: teamOrigin(env),
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       requiredClaims: ["exp"],
@@ -94,10 +93,9 @@ export function isBrowserNavigation(request: Request): boolean {
 
 export function accessLoginUrl(env: Env, requestUrl: string): string {
   const url = new URL(requestUrl);
-  // The issuer stays https://<team domain>; only where the browser logs in can be overridden.
-  const origin = (read(env, N.accessLoginOrigin) ?? teamOrigin(env)).replace(/\/+$/, "");
-  const login = new URL(`${origin}/cdn-cgi/access/login/${url.host}`);
-  login.searchParams.set("kid", read(env, N.accessAud) ?? "");
+  const { loginOrigin, aud } = loadConfig(env).access;
+  const login = new URL(`${loginOrigin}/cdn-cgi/access/login/${url.host}`);
+  login.searchParams.set("kid", aud);
   login.searchParams.set("redirect_url", url.pathname + url.search);
   return login.toString();
 }

@@ -2,7 +2,7 @@
  * Origin backend: the gateway runs elsewhere (a Cloudflare Tunnel to Kubernetes, or a local
  * gateway) and is reached with plain fetch/WebSocket; the control API lives at CONTROL_ORIGIN.
  */
-import { N, read, startupTimeoutMs, type Env } from "../config";
+import type { WorkerConfig } from "../config";
 import type { Backend, ControlResult, GatewayStatus } from "./types";
 import { callControl } from "./control";
 import { applyForwarded } from "../lib/forwarded";
@@ -18,10 +18,9 @@ export function retarget(request: Request, origin: string): Request {
   return new Request(target.toString(), request);
 }
 
-export function createOriginBackend(env: Env, clientIp?: string): Backend {
-  const origin = read(env, N.gatewayOrigin) ?? "";
-  const controlOrigin = read(env, N.controlOrigin);
-  const token = read(env, N.gatewayToken) ?? "";
+export function createOriginBackend(config: WorkerConfig, clientIp?: string): Backend {
+  const origin = config.gatewayOrigin ?? "";
+  const { controlOrigin, gatewayToken: token } = config;
 
   const notAvailable = (what: string): ControlResult => ({
     ok: false,
@@ -52,7 +51,7 @@ export function createOriginBackend(env: Env, clientIp?: string): Backend {
   return {
     kind: "origin",
     clientIp,
-    startupTimeoutMs: startupTimeoutMs(env),
+    startupTimeoutMs: config.startupTimeoutMs,
     status,
     ensureRunning: async () => status(),
     startInBackground: async () => undefined,

@@ -15,22 +15,27 @@
  * - An exec that times out keeps running in its session and later calls queue behind it:
  *   one-shots run in a session of their own, never the default one startProcess uses.
  * - killProcess ignores its signal argument (SIGTERM, SIGKILL 5 s later, always).
- * - keepAlive is persisted in the Durable Object: it is set explicitly either way.
- * - containerTimeouts outside the SDK's ranges are dropped silently: they are clamped here.
+ * - keepAlive is persisted in the Durable Object, and containerTimeouts outside the SDK's ranges
+ *   are dropped silently: the handle is made in sandbox-sdk.ts, which sets and clamps both.
+ *
+ * Split by concern: the SDK surface and handle (sandbox-sdk.ts), what a start error means
+ * (start-errors.ts), the Durable Object's serialised start (sandbox-do.ts); this file is the
+ * backend's lifecycle (status, start and wait, control calls, restart, snapshot), which shares
+ * one set of closures over the handle and the limits and so stays one unit.
  */
-import { getSandbox } from "@cloudflare/sandbox";
-import { CONTROL_PORT, GATEWAY_PORT, N, containerEnv, read, startupTimeoutMs, type Env } from "../config";
+import type { WorkerConfig } from "../config";
+import { CONTROL_PORT, GATEWAY_PORT } from "../config";
 import { BOOT, BOOT_RUN, isBootProcess } from "./boot-command";
-import type { BootStart, BootState, Sandbox } from "./sandbox-do";
+import type { BootStart, BootState } from "./sandbox-do";
+import type { SandboxFactory, SandboxProcess } from "./sandbox-sdk";
+import { describeStartError } from "./start-errors";
 import type { Backend, BackendLimits, ControlResult, GatewayStatus, ProcessSummary } from "./types";
 import { TimeoutError, callControl, withTimeout } from "./control";
 
-export { BOOT, BOOT_RUN };
-export const SANDBOX_ID = "openclaw";
-/** @cloudflare/sandbox Sandbox.setContainerTimeouts: validateTimeout(portReadyTimeoutMS, 10e3, 600e3). */
-export const PORT_READY_RANGE_MS = { min: 10_000, max: 600_000 } as const;
+export { BOOT, BOOT_RUN, describeStartError };
+export { PORT_READY_RANGE_MS, SANDBOX_ID, realSandboxFactory, sandboxHandle, sandboxOptions } from "./sandbox-sdk";
+export type { ExecOutcome, OneShotSession, SandboxFactory, SandboxLike, SandboxProcess } from "./sandbox-sdk";
 
-const APPROVE_SCRIPT_PATH = "/tmp/openclaw-edge-approve-device.mjs";
 const PROCESS_CHECK_EVERY = 4;
 
 export const DEFAULT_LIMITS: BackendLimits = {
@@ -42,68 +47,6 @@ export const DEFAULT_LIMITS: BackendLimits = {
   stopTimeoutMs: 60_000,
   pollDelaysMs: [500, 1_000, 1_000, 2_000, 2_000, 3_000, 5_000],
 };
-
-export interface SandboxProcess {
-  readonly id: string;
-  readonly command: string;
-  readonly status: string;
-  readonly startTime?: Date | string;
-  readonly exitCode?: number;
-}
-
-export interface ExecOutcome {
-  success: boolean;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface OneShotSession {
-  readonly id: string;
-  exec(command: string, options: { env?: Record<string, string>; timeout?: number }): Promise<ExecOutcome>;
-  writeFile(path: string, content: string): Promise<unknown>;
-}
-
-/**
- * The part of the SDK (and of our Durable Object, sandbox-do.ts) this Worker uses. The real
- * handle from getSandbox() must be assignable to it: tsc checks that in sandboxHandle().
- */
-export interface SandboxLike {
-  bootState(): Promise<BootState>;
-  startBoot(env: Record<string, string>): Promise<BootStart>;
-  listProcesses(): Promise<SandboxProcess[]>;
-  /** The signal argument of the SDK's killProcess is ignored (SIGTERM, then SIGKILL after 5 s). */
-  killProcess(id: string): Promise<void>;
-  containerFetch(request: Request, port: number): Promise<Response>;
-  wsConnect(request: Request, port: number): Promise<Response>;
-  createSession(options: { id: string }): Promise<OneShotSession>;
-  deleteSession(id: string): Promise<unknown>;
-  getProcessLogs(id: string): Promise<{ stdout: string; stderr: string }>;
-}
-
-export type SandboxFactory = (env: Env) => SandboxLike;
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
-}
-
-/** getSandbox options: lifetime explicit both ways (the SDK persists keepAlive), timeouts in range. */
-export function sandboxOptions(env: Env) {
-  const sleepAfter = read(env, N.sleepAfter) ?? "never";
-  const lifetime = sleepAfter === "never" ? { keepAlive: true } : { keepAlive: false, sleepAfter };
-  const portReadyTimeoutMS = clamp(startupTimeoutMs(env), PORT_READY_RANGE_MS.min, PORT_READY_RANGE_MS.max);
-  return { ...lifetime, containerTimeouts: { portReadyTimeoutMS } };
-}
-
-/** The real SDK handle for sandbox `id` (tests use their own ids, production the fixed one). */
-export function sandboxHandle(env: Env, id: string = SANDBOX_ID): SandboxLike {
-  const namespace = env.SANDBOX;
-  if (namespace === undefined) throw new Error("SANDBOX Durable Object binding is missing");
-  const handle: Sandbox = getSandbox(namespace, id, sandboxOptions(env));
-  return handle;
-}
-
-export const realSandboxFactory: SandboxFactory = (env) => sandboxHandle(env);
 
 function iso(value: Date | string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -130,77 +73,23 @@ export function readinessCallBudget(timeoutMs: number, delays: readonly number[]
   return 1 + probes + Math.floor(probes / PROCESS_CHECK_EVERY);
 }
 
-/** What a failed start means for the user, from the SDK's error texts (realm-safe: messages, not classes). */
-export function describeStartError(error: unknown): { state: "starting" | "not_running"; detail: string; retryAfterSeconds?: number } {
-  const message = messageOf(error);
-  const lower = message.toLowerCase();
-  if (error instanceof TimeoutError) {
-    return { state: "starting", detail: `the container is still starting (${message})`, retryAfterSeconds: 10 };
-  }
-  // @cloudflare/sandbox CONTAINER_UNAVAILABLE_SIGNATURES, and the 503 "Container is starting" bodies of Sandbox.containerFetch.
-  if (
-    lower.includes("no container instance") ||
-    lower.includes("maximum number of running container instances") ||
-    lower.includes("container is starting") ||
-    (error instanceof Error && error.name === "ContainerUnavailableError")
-  ) {
-    return {
-      state: "starting",
-      detail:
-        "Cloudflare has no container ready for this sandbox yet: it is being provisioned (the first minutes after a deploy) or the account's container limit is reached. It keeps trying; retry in a minute.",
-      retryAfterSeconds: 30,
-    };
-  }
-  // Sandbox.isPermanentStartupError (sandbox.js): out of memory, no such image, no application...
-  if (/permanent error|ran out of memory|too many subprocesses|no such image|no application that matches|no container application/.test(lower)) {
-    return {
-      state: "not_running",
-      detail: `The container cannot start: ${message} Check the image and instance type of the deploy (wrangler deploy output, Containers dashboard); retrying will not help.`,
-    };
-  }
-  return { state: "not_running", detail: `The container did not start: ${message}` };
-}
-
 function tailOf(text: string, bytes: number): string {
   return text.length <= bytes ? text : text.slice(-bytes);
 }
 
 export const PROCESS_LOG_TAIL_BYTES = 64 * 1024;
 
-// Runs inside the container (Node 24 has a global WebSocket): a loopback, device-less backend
-// client may use the shared token with full operator scopes, which the Worker's remote client may not.
-const APPROVE_SCRIPT = `const token = process.env.OPENCLAW_GATEWAY_TOKEN;
-const requestId = process.env.OPENCLAW_EDGE_APPROVE_REQUEST;
-const done = (ok, error) => { console.log(JSON.stringify({ ok, error: error ?? null })); process.exit(ok ? 0 : 1); };
-setTimeout(() => done(false, "timed out talking to the gateway"), 15000);
-const ws = new WebSocket("ws://127.0.0.1:${GATEWAY_PORT}/");
-ws.onerror = () => done(false, "cannot reach the gateway on 127.0.0.1:${GATEWAY_PORT}");
-ws.onmessage = (event) => {
-  const msg = JSON.parse(String(event.data));
-  if (msg.type === "event" && msg.event === "connect.challenge") {
-    ws.send(JSON.stringify({ type: "req", id: "connect", method: "connect", params: {
-      minProtocol: 4, maxProtocol: 4, role: "operator", scopes: ["operator.admin", "operator.pairing"], caps: [],
-      client: { id: "gateway-client", version: "openclaw-edge", platform: "linux", mode: "backend" },
-      auth: { token } } }));
-  } else if (msg.type === "res" && msg.id === "connect") {
-    if (!msg.ok) return done(false, msg.error?.message ?? "connect failed");
-    ws.send(JSON.stringify({ type: "req", id: "approve", method: "device.pair.approve", params: { requestId } }));
-  } else if (msg.type === "res" && msg.id === "approve") {
-    done(Boolean(msg.ok), msg.ok ? null : msg.error?.message ?? "approve failed");
-  }
-};
-`;
-
 export function createSandboxBackend(
-  env: Env,
+  config: WorkerConfig,
   factory: SandboxFactory,
   clientIp?: string,
   overrides: Partial<BackendLimits> = {},
 ): Backend {
-  const sandbox = factory(env);
-  const token = read(env, N.gatewayToken) ?? "";
+  const sandbox = factory(config);
+  const token = config.gatewayToken;
   const limits: BackendLimits = { ...DEFAULT_LIMITS, ...overrides };
-  const startupMs = startupTimeoutMs(env);
+  const startupMs = config.startupTimeoutMs;
+  const bootEnv = (): Record<string, string> => ({ ...config.containerEnv });
 
   const bootProcesses = async (): Promise<SandboxProcess[]> => (await sandbox.listProcesses()).filter(isBootProcess);
 
@@ -271,7 +160,7 @@ export function createSandboxBackend(
 
   /** Starts `boot.py run` with the current configuration unless it runs (serialised in the Durable Object). */
   const startBoot = (timeoutMs: number): Promise<BootStart> =>
-    withTimeout(sandbox.startBoot(containerEnv(env)), timeoutMs, "starting the container");
+    withTimeout(sandbox.startBoot(bootEnv()), timeoutMs, "starting the container");
 
   const failure = (error: unknown): GatewayStatus => {
     const described = describeStartError(error);
@@ -347,16 +236,15 @@ export function createSandboxBackend(
     }
   };
 
-  const oneShot = async (command: string, timeoutMs: number, extraEnv: Record<string, string> = {}, file?: { path: string; content: string }): Promise<ControlResult & { exec?: ExecOutcome }> => {
+  const oneShot = async (command: string, timeoutMs: number): Promise<ControlResult> => {
     // A session of its own: an exec that times out keeps running in its session and would
     // block whatever comes next there (the default session is where startProcess runs).
     const id = `openclaw-edge-oneshot-${crypto.randomUUID()}`;
     let timedOut = false;
     try {
       const session = await withTimeout(sandbox.createSession({ id }), limits.controlTimeoutMs, "creating a session");
-      if (file) await withTimeout(session.writeFile(file.path, file.content), limits.controlTimeoutMs, "writing a file");
       const result = await withTimeout(
-        session.exec(command, { env: { ...containerEnv(env), ...extraEnv }, timeout: timeoutMs }),
+        session.exec(command, { env: bootEnv(), timeout: timeoutMs }),
         timeoutMs + 5_000,
         command.split(" ").slice(0, 3).join(" "),
       ).catch((error: unknown) => {
@@ -371,9 +259,9 @@ export function createSandboxBackend(
       }
       if (!result.success) {
         const said = typeof body === "object" && body !== null && "error" in body && typeof body.error === "string" ? body.error : result.stderr.slice(-500);
-        return { ok: false, status: 500, error: `${command} exited with ${result.exitCode}: ${said}`, exec: result };
+        return { ok: false, status: 500, error: `${command} exited with ${result.exitCode}: ${said}` };
       }
-      return { ok: true, status: 200, body, exec: result };
+      return { ok: true, status: 200, body };
     } catch (error) {
       return {
         ok: false,
@@ -472,12 +360,11 @@ export function createSandboxBackend(
     control,
     restart,
     snapshot,
+    // The boot code approves it over the gateway's loopback RPC (container/openclaw_boot/devices.py).
     selfApproveDevice: async (requestId) => {
-      if (!/^[A-Za-z0-9-]{1,128}$/.test(requestId)) return { ok: false, status: 400, error: "invalid request id" };
-      const result = await oneShot(`node ${APPROVE_SCRIPT_PATH}`, 30_000, { OPENCLAW_GATEWAY_TOKEN: token, OPENCLAW_EDGE_APPROVE_REQUEST: requestId }, { path: APPROVE_SCRIPT_PATH, content: APPROVE_SCRIPT });
+      const result = await control("/devices/approve", { method: "POST", body: { request_id: requestId } });
       if (result.ok) return { ok: true, status: 200, body: { ok: true } };
-      const said = result.exec ? result.exec.stdout.trim() || result.exec.stderr.trim() : result.error;
-      return { ok: false, status: 502, error: `self-approval failed: ${said}` };
+      return { ok: false, status: 502, error: `self-approval failed: ${result.error}` };
     },
     processes: async (): Promise<ProcessSummary[]> => {
       if ((await containerUp()) === null) return [];

@@ -1,44 +1,47 @@
-/** Small self-contained HTML pages: cold-start loading page, configuration error, gateway auth error. */
+/**
+ * Small self-contained HTML pages: cold-start loading page, configuration error, gateway auth
+ * error. The markup is in src/pages/*.html (Text modules: wrangler's default rule for *.html,
+ * and the same rule in wrangler.jsonc for the vitest pool); this file only fills them in.
+ */
+import layout from "../pages/layout.html";
+import loading from "../pages/loading.html";
+import configError from "../pages/config-error.html";
+import authError from "../pages/auth-error.html";
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#222}
-code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}.muted{color:#666}`;
+/** Markup that is already HTML (escaped where it holds text). */
+export interface Html {
+  readonly html: string;
+}
 
-function page(title: string, body: string, script = ""): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}${script ? `<script>${script}</script>` : ""}</body></html>`;
+/**
+ * Replaces each `{{name}}` of `template`: strings are escaped, `Html` values go in as they are.
+ * A placeholder without a value is a bug in the caller, so it throws instead of rendering `{{x}}`.
+ */
+export function fill(template: string, values: Readonly<Record<string, string | Html>>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_match, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`page template: no value for {{${name}}}`);
+    return typeof value === "string" ? escapeHtml(value) : value.html;
+  });
+}
+
+function page(title: string, content: string): string {
+  return fill(layout, { title, content: { html: content } });
 }
 
 export function loadingPage(timeoutMs: number): string {
-  return page(
-    "Starting OpenClaw…",
-    `<h1>Starting OpenClaw…</h1><p>The gateway container is starting (cold start). This page reloads when it is ready.</p>
-<p>State: <strong id="state">starting</strong> <span class="muted" id="elapsed"></span></p><p class="muted" id="hint"></p>`,
-    `const started=Date.now(),limit=${Math.round(timeoutMs)};let idle=0;
-async function poll(){let state="unknown";try{const r=await fetch("/api/status",{headers:{accept:"application/json"},cache:"no-store"});if(r.ok){const s=await r.json();state=s.state;if(s.detail)document.getElementById("hint").textContent=s.detail;}else{state="HTTP "+r.status;}}catch(e){state="unreachable";}
-document.getElementById("state").textContent=state;document.getElementById("elapsed").textContent="("+Math.round((Date.now()-started)/1000)+" s)";
-if(state==="running"){sessionStorage.removeItem("openclaw-edge-starts");location.reload();return;}
-// Nothing is starting (the start in the background was cut off, or failed): loading the page again starts it again, a few times.
-idle=state==="not_running"?idle+1:0;const starts=Number(sessionStorage.getItem("openclaw-edge-starts")||"0");
-if(idle>=3&&starts<3){sessionStorage.setItem("openclaw-edge-starts",String(starts+1));location.reload();return;}
-if(Date.now()-started>limit){document.getElementById("hint").textContent="Still not ready: check /_admin/ (restart the gateway) or /debug/logs when debug routes are enabled.";}
-setTimeout(poll,2000);}
-poll();`,
-  );
+  return page("Starting OpenClaw…", fill(loading, { timeoutMs: String(Math.round(timeoutMs)) }));
 }
 
-export function configErrorPage(missing: string[]): string {
+export function configErrorPage(missing: readonly string[]): string {
   const items = missing.map((name) => `<li><code>${escapeHtml(name)}</code></li>`).join("");
-  return page(
-    "Configuration error",
-    `<h1>Configuration error</h1><p>The Worker is missing required configuration:</p><ul>${items}</ul>
-<p>Set secrets with <code>wrangler secret put NAME</code> (the Pulumi stack does this from SSM) and vars in the rendered wrangler config, then redeploy.</p>`,
-  );
+  return page("Configuration error", fill(configError, { items: { html: items } }));
 }
 
 export function gatewayAuthErrorPage(help: string): string {
-  return page("Gateway rejected the Worker", `<h1>Gateway rejected the Worker</h1><p>${escapeHtml(help)}</p>`);
+  return page("Gateway rejected the Worker", fill(authError, { help }));
 }

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../context";
 import type { Backend } from "../backend/types";
 import { redactValue } from "../lib/log";
+import { jsonBody } from "../lib/validate";
 
 export const DELETE_CONFIRMATION = "delete-legacy-objects";
 const SUMMARY_TIMEOUT_MS = 5_000;
@@ -55,23 +56,25 @@ export async function importSummary(backend: Backend): Promise<ImportSummary | n
   };
 }
 
+const DELETE_HELP = `body must be {"confirm": "${DELETE_CONFIRMATION}", "plan": "<delete_plan from GET /api/admin/import>"}`;
+
+/** POST /api/admin/import/delete-legacy: the confirmation word and a 32-hex delete plan. */
+const deleteBody = jsonBody((body): { plan: string } | string => {
+  const { confirm, plan } = (typeof body === "object" && body !== null ? body : {}) as { confirm?: unknown; plan?: unknown };
+  return confirm === DELETE_CONFIRMATION && typeof plan === "string" && /^[0-9a-f]{32}$/.test(plan) ? { plan } : DELETE_HELP;
+}, DELETE_HELP);
+
 export const adminImport = new Hono<AppEnv>()
   .get("/api/admin/import", async (c) => {
     const result = await c.get("backend").control("/import");
     if (!result.ok) return c.json({ ok: false, error: c.get("log").redact(result.error) }, result.status === 501 ? 501 : 502);
     return c.json(redactValue(result.body) as object, 200, { "cache-control": "no-store" });
   })
-  .post("/api/admin/import/delete-legacy", async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { confirm?: unknown; plan?: unknown };
-    if (body.confirm !== DELETE_CONFIRMATION || typeof body.plan !== "string" || !/^[0-9a-f]{32}$/.test(body.plan)) {
-      return c.json(
-        { ok: false, error: `body must be {"confirm": "${DELETE_CONFIRMATION}", "plan": "<delete_plan from GET /api/admin/import>"}` },
-        400,
-      );
-    }
+  .post("/api/admin/import/delete-legacy", deleteBody, async (c) => {
+    const { plan } = c.req.valid("json");
     const result = await c.get("backend").control("/import/delete-legacy", {
       method: "POST",
-      body: { confirm: DELETE_CONFIRMATION, plan: body.plan },
+      body: { confirm: DELETE_CONFIRMATION, plan },
     });
     const log = c.get("log");
     if (result.ok) {

@@ -3,12 +3,12 @@
  * restore and gateway restart through the boot-code control API. Every answer is JSON.
  */
 import { Hono, type Context } from "hono";
-import { N, read, secretValues } from "../config";
 import type { AppEnv } from "../context";
 import type { ControlResult } from "../backend/types";
 import { GatewayRpcError, gatewayRpc } from "../gateway/rpc";
 import { errorMessage, redactValue } from "../lib/log";
-import { ADMIN_PAGE } from "./admin-page";
+import { jsonBody, paramMatching } from "../lib/validate";
+import ADMIN_PAGE from "../pages/admin.html";
 import { adminImport } from "./admin-import";
 
 const REPOSITORY_PREFIX = "openclaw-edge/";
@@ -56,16 +56,21 @@ const SNAPSHOT_ID = /^(latest|[0-9a-f]{8,64})$/;
 const RESTORE_HELP = 'Send {"snapshot_id": "<id>"} with Content-Type: application/json, where <id> is "latest" or an id (or 8-character short id) from GET /api/admin/snapshots.';
 const SNAPSHOT_NOT_FOUND_HELP = 'List the snapshots (GET /api/admin/snapshots, or "List snapshots" in /_admin/) and restore one of those ids.';
 
-function restoreRequestProblem(body: unknown): string | null {
+/** POST /api/admin/restore: `{"snapshot_id": "latest" | <hex id>}`. */
+const restoreBody = jsonBody((body): { snapshot_id: string } | string => {
   if (body === null || typeof body !== "object" || Array.isArray(body)) return "the body is not a JSON object";
   const snapshotId = (body as { snapshot_id?: unknown }).snapshot_id;
   if (typeof snapshotId !== "string") return "snapshot_id is missing or not a string";
   if (!SNAPSHOT_ID.test(snapshotId)) return 'snapshot_id is neither "latest" nor a snapshot id (8 to 64 lower-case hex characters)';
-  return null;
-}
+  return { snapshot_id: snapshotId };
+}, RESTORE_HELP);
+
+/** What the gateway hands out as pairing request ids (UUIDs); the boot code checks the same shape. */
+const REQUEST_ID = /^[A-Za-z0-9-]{1,128}$/;
+const requestIdParam = paramMatching("requestId", REQUEST_ID, "invalid request id", "Use a request id from GET /api/admin/devices (letters, digits and dashes).");
 
 function token(c: Context<AppEnv>): string {
-  return read(c.env, N.gatewayToken) ?? "";
+  return c.var.config.gatewayToken;
 }
 
 /** Snapshot facts read straight from R2 (restic layout: one object per snapshot under snapshots/). */
@@ -127,11 +132,8 @@ export const admin = new Hono<AppEnv>()
       return rpcFailure(c, error);
     }
   })
-  .post("/api/admin/devices/:requestId/approve", async (c) => {
-    const requestId = c.req.param("requestId");
-    if (!/^[A-Za-z0-9-]{1,128}$/.test(requestId)) {
-      return c.json({ ok: false, error: "invalid request id", help: "Use a request id from GET /api/admin/devices (letters, digits and dashes)." }, 400);
-    }
+  .post("/api/admin/devices/:requestId/approve", requestIdParam, async (c) => {
+    const { requestId } = c.req.valid("param");
     try {
       const result = await gatewayRpc(c.get("backend"), token(c), (rpc) => rpc.call("device.pair.approve", { requestId }));
       return c.json({ ok: true, result: redactValue(result) });
@@ -146,7 +148,7 @@ export const admin = new Hono<AppEnv>()
   .get("/api/admin/backup", async (c) => {
     const [control, bucket] = await Promise.all([
       c.get("backend").control("/status"),
-      bucketFacts(c.env.BACKUP_BUCKET).catch((error: unknown) => ({ error: errorMessage(error) })),
+      bucketFacts(c.var.config.bindings.backupBucket).catch((error: unknown) => ({ error: errorMessage(error) })),
     ]);
     const status = control.ok ? (control.body as { backup?: unknown; restore?: unknown; gateway?: unknown }) : null;
     return c.json({
@@ -159,11 +161,8 @@ export const admin = new Hono<AppEnv>()
   })
   .post("/api/admin/backup", async (c) => controlAnswer(c, await c.get("backend").snapshot()))
   .get("/api/admin/snapshots", async (c) => controlAnswer(c, await c.get("backend").control("/snapshots")))
-  .post("/api/admin/restore", async (c) => {
-    const body: unknown = await c.req.json().catch(() => undefined);
-    const problem = body === undefined ? "the body is not JSON" : restoreRequestProblem(body);
-    if (problem !== null) return c.json({ ok: false, error: problem, help: RESTORE_HELP }, 400);
-    const snapshotId = (body as { snapshot_id: string }).snapshot_id;
+  .post("/api/admin/restore", restoreBody, async (c) => {
+    const { snapshot_id: snapshotId } = c.req.valid("json");
     const result = await c.get("backend").control("/restore", { method: "POST", body: { snapshot_id: snapshotId } });
     return controlAnswer(c, result, SNAPSHOT_NOT_FOUND_HELP);
   })
@@ -179,6 +178,6 @@ export const admin = new Hono<AppEnv>()
   .get("/api/admin/selftest", async (c) => {
     const result = await c.get("backend").control("/selftest");
     // Tool output is free text from inside the container: mask every known secret value too.
-    return result.ok ? c.json(redactValue(result.body, secretValues(c.env)) as object) : controlAnswer(c, result);
+    return result.ok ? c.json(redactValue(result.body, c.var.config.secretValues) as object) : controlAnswer(c, result);
   })
   .route("/", adminImport);

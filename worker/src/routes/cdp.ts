@@ -4,7 +4,6 @@
  * answers carry a short-lived HMAC ticket in webSocketDebuggerUrl, never the secret itself.
  */
 import { Hono, type Context } from "hono";
-import { N, read } from "../config";
 import type { AppEnv } from "../context";
 import { base64Url } from "../gateway/device";
 import { errorMessage } from "../lib/log";
@@ -49,8 +48,8 @@ function presentedSecret(c: Context<AppEnv>): string | undefined {
 type Guard = { ok: true; secret: string; browser: Fetcher } | { ok: false; response: Response };
 
 async function guard(c: Context<AppEnv>): Promise<Guard> {
-  const secret = read(c.env, N.cdpSecret);
-  const browser = c.env.BROWSER;
+  const secret = c.var.config.cdpSecret;
+  const browser = c.var.config.bindings.browser;
   if (secret === undefined || browser === undefined) {
     const missing = [secret === undefined ? "CDP_SECRET (secret)" : null, browser === undefined ? "BROWSER (Browser Rendering binding)" : null].filter(Boolean);
     return { ok: false, response: c.json({ error: "CDP shim not configured", missing }, 503) };

@@ -4,14 +4,39 @@
  * There is deliberately no command-execution route.
  */
 import { Hono } from "hono";
+import { validator } from "hono/validator";
 import workerPackage from "../../package.json";
-import { N, envPresence, read } from "../config";
 import type { AppEnv } from "../context";
 import { errorMessage, redactValue } from "../lib/log";
 
+const PROCESS_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * `?source=gateway|boot[&lines=N]` (the boot code's rotating logs, N clamped to 1-2000, default
+ * 200) or `?id=<process id>` (what the SDK kept of one process's output).
+ */
+type LogsQuery = { source: "gateway" | "boot"; lines: number; id?: undefined } | { id: string; source?: undefined; lines?: undefined };
+const checked = (query: LogsQuery): LogsQuery => query;
+
+const logsQuery = validator("query", (query: Record<string, string | string[]>, c) => {
+  const one = (name: string): string | undefined => {
+    const value = query[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const source = one("source");
+  if (source !== undefined) {
+    if (source !== "gateway" && source !== "boot") return c.json({ error: "source must be gateway or boot" }, 400);
+    const lines = Math.min(2000, Math.max(1, Number(one("lines") ?? "200") || 200));
+    return checked({ source, lines });
+  }
+  const id = one("id");
+  if (!id || !PROCESS_ID.test(id)) return c.json({ error: "query parameter id=<process id> or source=gateway|boot is required" }, 400);
+  return checked({ id });
+});
+
 export const debug = new Hono<AppEnv>()
   .use("/debug/*", async (c, next) => {
-    if (read(c.env, N.debugRoutes) !== "true") return c.json({ error: "not found" }, 404);
+    if (!c.var.config.debugRoutes) return c.json({ error: "not found" }, 404);
     await next();
   })
   .get("/debug/version", async (c) => {
@@ -19,8 +44,8 @@ export const debug = new Hono<AppEnv>()
     return c.json({
       sandboxSdk: workerPackage.dependencies["@cloudflare/sandbox"],
       worker: workerPackage.version,
-      openclawVersion: read(c.env, N.openclawVersion) ?? null,
-      environment: read(c.env, N.environment) ?? null,
+      openclawVersion: c.var.config.openclawVersion ?? null,
+      environment: c.var.config.environment ?? null,
       backend: c.get("backend").kind,
       gateway: status,
     });
@@ -32,27 +57,25 @@ export const debug = new Hono<AppEnv>()
   })
   // Tails only: `?source=gateway|boot` reads the boot code's rotating logs (control API), `?id=`
   // the last 64 KiB of what the SDK kept of a process's output.
-  .get("/debug/logs", async (c) => {
+  .get("/debug/logs", logsQuery, async (c) => {
     const log = c.get("log");
-    const source = c.req.query("source");
-    if (source !== undefined) {
-      if (source !== "gateway" && source !== "boot") return c.json({ error: "source must be gateway or boot" }, 400);
-      const lines = Math.min(2000, Math.max(1, Number(c.req.query("lines") ?? "200") || 200));
-      const result = await c.get("backend").bootLogs(source, lines);
+    const query = c.req.valid("query");
+    if (query.source !== undefined) {
+      const result = await c.get("backend").bootLogs(query.source, query.lines);
       if (!result.ok) return c.json({ error: log.redact(result.error) }, result.status === 501 ? 501 : 503);
       return c.json(JSON.parse(log.redact(JSON.stringify(redactValue(result.body)))) as object);
     }
-    const id = c.req.query("id");
-    if (!id || !/^[A-Za-z0-9_.-]{1,128}$/.test(id)) {
-      return c.json({ error: "query parameter id=<process id> or source=gateway|boot is required" }, 400);
-    }
+    const { id } = query;
     const logs = await c.get("backend").processLogs(id).catch((error: unknown) => ({ error: errorMessage(error) }));
     if (logs === null) return c.json({ error: "logs are only available for the sandbox backend" }, 501);
     if ("error" in logs) return c.json({ error: log.redact(logs.error) }, 404);
     return c.json({ id, stdout: log.redact(logs.stdout), stderr: log.redact(logs.stderr) });
   })
-  .get("/debug/env", (c) => c.json({ backend: c.get("backend").kind, entries: envPresence(c.env), bindings: {
-    SANDBOX: c.env.SANDBOX !== undefined, BACKUP_BUCKET: c.env.BACKUP_BUCKET !== undefined, BROWSER: c.env.BROWSER !== undefined } }))
+  .get("/debug/env", (c) => {
+    const { presence, bindings } = c.var.config;
+    return c.json({ backend: c.get("backend").kind, entries: presence, bindings: {
+      SANDBOX: bindings.sandbox !== undefined, BACKUP_BUCKET: bindings.backupBucket !== undefined, BROWSER: bindings.browser !== undefined } });
+  })
   .get("/debug/container-config", async (c) => {
     const config = await c.get("backend").containerConfig().catch((error: unknown) => ({ error: errorMessage(error) }));
     if (config === null) return c.json({ error: "the container config is only available for the sandbox backend" }, 501);

@@ -3,7 +3,6 @@
  * added, Access credentials removed, forwarded-client headers rebuilt, and cold starts handled.
  */
 import { Hono, type Context } from "hono";
-import { N, read, startupTimeoutMs } from "../config";
 import type { AppEnv } from "../context";
 import { ACCESS_COOKIE, ACCESS_HEADER, isBrowserNavigation } from "../auth/access";
 import { explainCloseReason, explainConnectFailure, injectConnectToken, TOKEN_MISMATCH_HELP } from "../gateway/token";
@@ -47,7 +46,7 @@ export function upstreamHeaders(source: Headers, token: string, clientIp: string
 }
 
 function upstreamRequest(c: Context<AppEnv>, websocket = false): Request {
-  const token = read(c.env, N.gatewayToken) ?? "";
+  const token = c.var.config.gatewayToken;
   const raw = c.req.raw;
   const headers = upstreamHeaders(raw.headers, token, clientAddress(raw), raw.url);
   // Not the browser's headers: the runtime may hand us a request without `Connection`, and the
@@ -63,7 +62,7 @@ async function proxyWebSocket(c: Context<AppEnv>): Promise<Response> {
   const backend = c.get("backend");
   // A handshake from another origin never gets here: auth/same-origin.ts refuses it first.
   if (backend.kind === "sandbox") {
-    const state = await backend.ensureRunning(startupTimeoutMs(c.env));
+    const state = await backend.ensureRunning(c.var.config.startupTimeoutMs);
     if (state.state !== "running") return notReady(c, state);
   }
   let response: Response;
@@ -79,7 +78,7 @@ async function proxyWebSocket(c: Context<AppEnv>): Promise<Response> {
     if (response.status === 401) return c.json({ error: "gateway rejected the Worker", help: TOKEN_MISMATCH_HELP }, 502);
     return response;
   }
-  const token = read(c.env, N.gatewayToken) ?? "";
+  const token = c.var.config.gatewayToken;
   let connectId: string | undefined;
   let first = true;
   return relayWebSocket(upstream, {
@@ -114,10 +113,10 @@ async function proxyHttp(c: Context<AppEnv>): Promise<Response> {
         c.executionCtx.waitUntil(
           backend.startInBackground().catch((error: unknown) => log.error("background start failed", { error: errorMessage(error) })),
         );
-        return c.html(loadingPage(startupTimeoutMs(c.env)), 200, { "cache-control": "no-store" });
+        return c.html(loadingPage(c.var.config.startupTimeoutMs), 200, { "cache-control": "no-store" });
       }
     } else {
-      const state = await backend.ensureRunning(startupTimeoutMs(c.env));
+      const state = await backend.ensureRunning(c.var.config.startupTimeoutMs);
       if (state.state !== "running") return notReady(c, state);
     }
   }

@@ -25,7 +25,7 @@ export interface BootModel {
   banner: string;
   /** `boot.py snapshot` one-shot: how long it takes. */
   oneShotMs: number;
-  /** `node <approve script>`: what the loopback approval does. */
+  /** POST /devices/approve on the control API: what the loopback approval does (devices.py). */
   approve: (requestId: string) => { ok: boolean; error?: string };
   /** openclaw.json as `cat` shows it. */
   config: unknown;
@@ -45,8 +45,8 @@ export interface BootWorld {
   runs: { process: FakeProcess; env: Record<string, string>; outcome: "booted" | "refused" }[];
   snapshots: Snapshot[];
   oneShots: FakeProcess[];
-  /** Every control API request: path, Authorization, X-Forwarded-For. */
-  controlRequests: { path: string; authorization: string | null; forwardedFor: string | null }[];
+  /** Every control API request: path, Authorization, X-Forwarded-For, JSON body (if any). */
+  controlRequests: { path: string; authorization: string | null; forwardedFor: string | null; body?: unknown }[];
 }
 
 const LOCK = "boot.run-lock";
@@ -71,6 +71,15 @@ export function forwardTo(origin: string): BootModel["gateway"] {
     if (request.method !== "GET" && request.method !== "HEAD") init.body = await request.arrayBuffer();
     return fetch(target, init);
   };
+}
+
+function parseBody(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function json(status: number, body: unknown): Response {
@@ -140,7 +149,9 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
     // The control API is up from the first second (cli.py _run_locked).
     if (m.controlApi) process.listen(18790, async (request) => {
       const url = new URL(request.url);
-      world.controlRequests.push({ path: url.pathname, authorization: request.headers.get("authorization"), forwardedFor: request.headers.get("x-forwarded-for") });
+      const text = request.method === "POST" ? await request.text() : "";
+      const body = parseBody(text);
+      world.controlRequests.push({ path: url.pathname, authorization: request.headers.get("authorization"), forwardedFor: request.headers.get("x-forwarded-for"), ...(request.method === "POST" ? { body } : {}) });
       if (request.headers.get("authorization") !== `Bearer ${token}`) return json(401, { ok: false, error: "unauthorized" });
       const route = `${request.method} ${url.pathname}`;
       const busy = phase === "restoring" ? "the state is still being restored from the backup" : phase === "stopping" ? "boot.py run is shutting down (final snapshot)" : null;
@@ -162,6 +173,17 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
           return json(200, { ok: true, stopping: true, phase });
         case "GET /selftest":
           return m.selftest();
+        case "POST /devices/approve": {
+          // container/openclaw_boot/devices.py: 400 for a malformed body, 500 with the gateway's refusal.
+          const requestId = (body as { request_id?: unknown } | null)?.request_id;
+          if (typeof requestId !== "string" || !/^[A-Za-z0-9-]{1,128}$/.test(requestId)) {
+            return json(400, { ok: false, error: 'body must be {"request_id": "<id>"}, where <id> is the request id of the pending pairing request (letters, digits and dashes, at most 128)' });
+          }
+          const outcome = m.approve(requestId);
+          return outcome.ok
+            ? json(200, { ok: true, request_id: requestId })
+            : json(500, { ok: false, request_id: requestId, error: `gateway refused device.pair.approve: ${outcome.error ?? "unknown error"}` });
+        }
         case "GET /logs":
           return json(200, { ok: true, source: url.searchParams.get("source"), lines: ["gateway up", `Authorization: Bearer ${token}`] });
         default:
@@ -197,17 +219,6 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
     return 0;
   };
 
-  const approve: Program = async (process) => {
-    const script = container.files.get("/tmp/openclaw-edge-approve-device.mjs");
-    if (script === undefined) {
-      process.err("node: cannot find /tmp/openclaw-edge-approve-device.mjs\n");
-      return 1;
-    }
-    const outcome = world.model.approve(process.env.OPENCLAW_EDGE_APPROVE_REQUEST ?? "");
-    process.out(JSON.stringify({ ok: outcome.ok, error: outcome.error ?? null }));
-    return outcome.ok ? 0 : 1;
-  };
-
   const cat: Program = async (process) => {
     process.out(JSON.stringify(world.model.config));
     return 0;
@@ -216,7 +227,6 @@ export function installBoot(container: FakeContainer, model: Partial<BootModel> 
   container.programs.push(
     { match: (command) => command.trim() === BOOT_RUN, run },
     { match: (command) => command.trim() === `${BOOT} snapshot`, run: oneShot },
-    { match: (command) => command.startsWith("node /tmp/openclaw-edge-approve-device.mjs"), run: approve },
     { match: (command) => command.startsWith("cat ") && command.includes("openclaw.json"), run: cat },
   );
   return world;

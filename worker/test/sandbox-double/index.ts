@@ -1,6 +1,6 @@
 /** A fresh sandbox per test: the real SDK handle, its fake container and the boot stand-ins. */
 import { env as bindings } from "cloudflare:workers";
-import type { Env } from "../../src/config";
+import type { Env, WorkerConfig } from "../../src/config";
 import { sandboxHandle, type SandboxLike } from "../../src/backend/sandbox";
 import type { Deps } from "../../src/context";
 import type { BackendLimits } from "../../src/backend/types";
@@ -34,7 +34,7 @@ export interface Scenario {
   /** Durable Object calls made by the Worker, by method name. */
   calls: string[];
   /** The real SDK handle (what the Worker uses), counted. */
-  handle: (env: Env) => SandboxLike;
+  handle: (config: WorkerConfig) => SandboxLike;
   deps: Deps;
 }
 
@@ -45,8 +45,8 @@ export function scenario(model: Partial<BootModel> = {}, limits: Partial<Backend
   const container = fakeContainerFor(namespace.idFromName(id));
   const boot = installBoot(container, model);
   const calls: string[] = [];
-  const handle = (env: Env): SandboxLike => {
-    const real = sandboxHandle({ ...env, SANDBOX: namespace }, id);
+  const handle = (config: WorkerConfig): SandboxLike => {
+    const real = sandboxHandle({ ...config, bindings: { ...config.bindings, sandbox: namespace } }, id);
     return new Proxy(real, {
       get(target, property) {
         const value: unknown = Reflect.get(target, property);

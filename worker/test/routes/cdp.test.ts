@@ -1,7 +1,7 @@
 /** /cdp shim: 503 without binding or secret, constant-time secret check, tickets, WebSocket relay. */
 import { describe, expect, it } from "vitest";
-import { issueTicket, secretsEqual, ticketValid } from "../src/routes/cdp";
-import { call, callOpen, originEnv, request, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
+import { issueTicket, secretsEqual, ticketValid } from "../../src/routes/cdp";
+import { call, callOpen, originEnv, request, SECRET_VALUES, secretsIn, SocketProbe } from "../helpers";
 
 const secret = SECRET_VALUES.CDP_SECRET;
 

@@ -1,8 +1,8 @@
 /** /debug/* exists only with DEBUG_ROUTES=true, shows names not values, has no exec route. */
 import { describe, expect, it } from "vitest";
-import { BOOT_RUN } from "../src/backend/sandbox";
-import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "./helpers";
-import { scenario } from "./sandbox-double";
+import { BOOT_RUN } from "../../src/backend/sandbox";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, sandboxEnv, secretsIn } from "../helpers";
+import { scenario } from "../sandbox-double";
 
 describe("debug routes", () => {
   it("are 404 unless DEBUG_ROUTES=true", async () => {
@@ -14,6 +14,23 @@ describe("debug routes", () => {
         expect(response.status, `${path} with ${String(value)}`).toBe(404);
       }
     }
+  });
+
+  it("check the logs query before asking the backend", async () => {
+    const s = scenario();
+    const env = sandboxEnv({ DEBUG_ROUTES: "true" });
+    const jwt = await accessToken();
+    const cases = [
+      ["/debug/logs?source=other", "source must be gateway or boot"],
+      ["/debug/logs", "query parameter id=<process id> or source=gateway|boot is required"],
+      ["/debug/logs?id=..%2Fetc%2Fpasswd", "query parameter id=<process id> or source=gateway|boot is required"],
+    ] as const;
+    for (const [path, error] of cases) {
+      const { response } = await call(env, request(path, { jwt }), s.deps);
+      expect(response.status, path).toBe(400);
+      expect(await response.json(), path).toEqual({ error });
+    }
+    expect(s.container.requests).toEqual([]);
   });
 
   it("show which names are set, never values", async () => {

@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
-import { BOOT_RUN, DEFAULT_LIMITS, readinessCallBudget, realSandboxFactory, sandboxOptions } from "../src/backend/sandbox";
-import { accessToken, call, callOpen, GATEWAY_TOKEN, HOST, request, SAME_ORIGIN, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "./helpers";
-import { Gate, sandboxNamespace, scenario } from "./sandbox-double";
+import { BOOT_RUN, DEFAULT_LIMITS, readinessCallBudget, realSandboxFactory, sandboxOptions } from "../../src/backend/sandbox";
+import { loadConfig } from "../../src/config";
+import { accessToken, call, callOpen, GATEWAY_TOKEN, HOST, request, SAME_ORIGIN, sandboxEnv, SECRET_VALUES, secretsIn, SocketProbe } from "../helpers";
+import { Gate, sandboxNamespace, scenario } from "../sandbox-double";
 
 const jwt = () => accessToken();
 
@@ -220,7 +221,7 @@ describe("sandbox backend", () => {
     await call(sandboxEnv({ SANDBOX_SLEEP_AFTER: "10m", STARTUP_TIMEOUT_MS: "5000" }), request("/api/status", { jwt: await jwt() }), s.deps);
     await until(async () => (await stored()).keepAlive === false, "keepAlive off");
     await until(async () => (await stored()).timeouts?.portReadyTimeoutMS === 10_000, "port timeout clamped to the SDK's minimum");
-    expect(sandboxOptions(sandboxEnv({ STARTUP_TIMEOUT_MS: "3600000" })).containerTimeouts.portReadyTimeoutMS).toBe(600_000);
+    expect(sandboxOptions(loadConfig(sandboxEnv({ STARTUP_TIMEOUT_MS: "3600000" }))).containerTimeouts.portReadyTimeoutMS).toBe(600_000);
   });
 
   // Also: the Durable Object calls one wait makes stay far below the 1000-subrequest limit.
@@ -256,10 +257,10 @@ describe("sandbox backend", () => {
 
 describe("real Sandbox SDK wiring", () => {
   it("exports the project's Sandbox Durable Object class and requires the SANDBOX binding", async () => {
-    const entry = await import("../src/index");
+    const entry = await import("../../src/index");
     const sdk = await import("@cloudflare/sandbox");
     expect(typeof entry.Sandbox).toBe("function");
     expect(entry.Sandbox.prototype instanceof sdk.Sandbox).toBe(true);
-    expect(() => realSandboxFactory({})).toThrow(/SANDBOX/);
+    expect(() => realSandboxFactory(loadConfig({}))).toThrow(/SANDBOX/);
   });
 });

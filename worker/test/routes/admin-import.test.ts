@@ -1,7 +1,7 @@
 /** Moving in from moltworker: the import report in /api/status and /api/admin/import, and the
  * confirmed deletion of the legacy objects (the boot code's control API is the fake one). */
 import { describe, expect, it } from "vitest";
-import { accessToken, call, originEnv, request, SAME_ORIGIN, secretsIn } from "./helpers";
+import { accessToken, call, originEnv, request, SAME_ORIGIN, secretsIn } from "../helpers";
 
 const PLAN = "0123456789abcdef0123456789abcdef"; // the fake control API's delete plan
 const withControl = (scenario: string) => originEnv(scenario, { CONTROL_ORIGIN: `${originEnv(scenario).GATEWAY_ORIGIN as string}/control` });
@@ -37,9 +37,14 @@ describe("deleting the legacy objects", () => {
   it("needs the exact confirmation and plan; the default is to keep them", async () => {
     const env = withControl("import-d");
     const jwt = await accessToken();
-    for (const body of [{}, { confirm: true, plan: PLAN }, { confirm: "delete-legacy-objects" }, { confirm: "delete-legacy-objects", plan: "../x" }]) {
-      const { response } = await call(env, request("/api/admin/import/delete-legacy", { method: "POST", jwt, headers: { ...SAME_ORIGIN, "content-type": "application/json" }, body: JSON.stringify(body) }));
-      expect(response.status).toBe(400);
+    const bodies = [{}, { confirm: true, plan: PLAN }, { confirm: "delete-legacy-objects" }, { confirm: "delete-legacy-objects", plan: "../x" }].map((body) => JSON.stringify(body));
+    for (const body of [...bodies, "{not json", "null"]) {
+      const { response } = await call(env, request("/api/admin/import/delete-legacy", { method: "POST", jwt, headers: { ...SAME_ORIGIN, "content-type": "application/json" }, body }));
+      expect(response.status, body).toBe(400);
+      const answer = (await response.json()) as { ok: boolean; error: string; help: string };
+      expect(answer.ok).toBe(false);
+      expect(answer.error).toBe(body === "{not json" ? "the body is not JSON" : answer.help);
+      expect(answer.help).toBe('body must be {"confirm": "delete-legacy-objects", "plan": "<delete_plan from GET /api/admin/import>"}');
     }
     const stale = await call(env, request("/api/admin/import/delete-legacy", { method: "POST", jwt, headers: { ...SAME_ORIGIN, "content-type": "application/json" }, body: JSON.stringify({ confirm: "delete-legacy-objects", plan: "f".repeat(32) }) }));
     expect(stale.response.status).toBe(400); // the boot code refuses a plan that is not the current one

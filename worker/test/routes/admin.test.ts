@@ -1,10 +1,11 @@
-/** Admin API and page: device pairing over the gateway RPC (both backends), backups, restore. */
+/** Admin API and page (routes/admin.ts): device pairing over the gateway RPC (both backends), backups, restore, the tool self-test. */
 import { describe, expect, it } from "vitest";
 import { env as bindings } from "cloudflare:workers";
-import { deriveDeviceIdentity } from "../src/gateway/device";
+import { deriveDeviceIdentity } from "../../src/gateway/device";
 import { inject } from "vitest";
-import { accessToken, call, GATEWAY_TOKEN, originEnv, request, SAME_ORIGIN, sandboxEnv, secretsIn } from "./helpers";
-import { forwardTo, scenario } from "./sandbox-double";
+import { accessToken, call, GATEWAY_TOKEN, originEnv, request, SAME_ORIGIN, sandboxEnv, SECRET_VALUES, secretsIn } from "../helpers";
+import { BOOT_RUN } from "../../src/backend/boot-command";
+import { forwardTo, scenario } from "../sandbox-double";
 
 // What the admin page's own fetch calls carry (a browser adds Sec-Fetch-Site itself).
 const PAGE = { "sec-fetch-site": "same-origin", "content-type": "application/json" };
@@ -63,6 +64,30 @@ describe("devices over the gateway RPC (origin backend)", () => {
   });
 });
 
+/** A gateway that refuses the Worker's device with PAIRING_REQUIRED until `approved()` says yes. */
+function unpairedGateway(approved: () => boolean): () => Response {
+  return () => {
+    const pair = new WebSocketPair();
+    const gateway = pair[1];
+    gateway.accept();
+    gateway.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n1", ts: 1700000000000 } }));
+    gateway.addEventListener("message", (event) => {
+      const frame = JSON.parse(String(event.data)) as { id: string; method: string; params: { device?: { id: string } } };
+      if (frame.method === "connect") {
+        if (!approved()) {
+          gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: false, error: { code: "NOT_PAIRED", message: "pairing required", details: { code: "PAIRING_REQUIRED", requestId: "req-worker", deviceId: frame.params.device?.id } } }));
+          gateway.close(1008, "pairing required");
+          return;
+        }
+        gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { type: "hello-ok" } }));
+      } else if (frame.method === "device.pair.list") {
+        gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { pending: [], paired: [] } }));
+      }
+    });
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  };
+}
+
 describe("devices over the gateway RPC (sandbox backend)", () => {
   // Item 1: the RPC's upgrade reaches the gateway only with both upgrade headers.
   it("lists and approves devices through wsConnect, against the protocol-4 gateway", async () => {
@@ -83,34 +108,29 @@ describe("devices over the gateway RPC (sandbox backend)", () => {
         approved = true;
         return { ok: true };
       },
-      gateway: () => {
-        const pair = new WebSocketPair();
-        const gateway = pair[1];
-        gateway.accept();
-        gateway.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n1", ts: 1700000000000 } }));
-        gateway.addEventListener("message", (event) => {
-          const frame = JSON.parse(String(event.data)) as { id: string; method: string; params: { device?: { id: string } } };
-          if (frame.method === "connect") {
-            if (!approved) {
-              gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: false, error: { code: "NOT_PAIRED", message: "pairing required", details: { code: "PAIRING_REQUIRED", requestId: "req-worker", deviceId: frame.params.device?.id } } }));
-              gateway.close(1008, "pairing required");
-              return;
-            }
-            gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { type: "hello-ok" } }));
-          } else if (frame.method === "device.pair.list") {
-            gateway.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { pending: [], paired: [] } }));
-          }
-        });
-        return new Response(null, { status: 101, webSocket: pair[0] });
-      },
+      gateway: unpairedGateway(() => approved),
     });
     const { response } = await call(sandboxEnv(), request("/api/admin/devices", { jwt: await accessToken() }), s.deps);
     expect(response.status).toBe(200);
-    const approval = s.container.processesStarted.find((process) => process.command === "node /tmp/openclaw-edge-approve-device.mjs");
-    expect(approval?.env).toMatchObject({ OPENCLAW_EDGE_APPROVE_REQUEST: "req-worker", OPENCLAW_GATEWAY_TOKEN: GATEWAY_TOKEN });
-    expect(approval?.sessionId).toMatch(/^openclaw-edge-oneshot-/);
-    expect(s.container.files.get("/tmp/openclaw-edge-approve-device.mjs")).toContain("device.pair.approve");
+    // Through the boot code's control API (container/openclaw_boot/devices.py), not an exec.
+    const approvals = s.boot.controlRequests.filter((entry) => entry.path === "/devices/approve");
+    expect(approvals).toEqual([{ path: "/devices/approve", authorization: `Bearer ${GATEWAY_TOKEN}`, forwardedFor: null, body: { request_id: "req-worker" } }]);
+    expect(s.calls).not.toContain("createSession");
+    expect(s.container.processesStarted.map((process) => process.command)).toEqual([BOOT_RUN]);
     expect(s.calls.filter((name) => name === "wsConnect")).toHaveLength(2);
+  });
+
+  it("answers 409 with the boot code's reason when the self-approval is refused", async () => {
+    const s = scenario({
+      approve: () => ({ ok: false, error: "unknown requestId" }),
+      gateway: unpairedGateway(() => false),
+    });
+    const { response } = await call(sandboxEnv(), request("/api/admin/devices", { jwt: await accessToken() }), s.deps);
+    expect(response.status).toBe(409);
+    const body = (await response.json()) as { code: string; error: string };
+    expect(body.code).toBe("PAIRING_REQUIRED");
+    expect(body.error).toBe("self-approval failed: gateway refused device.pair.approve: unknown requestId");
+    expect(s.calls.filter((name) => name === "wsConnect")).toHaveLength(1);
   });
 });
 
@@ -136,6 +156,12 @@ describe("backups through the control API", () => {
     expect(await restore.response.json()).toMatchObject({ ok: true, snapshot_id: "abcdef0123" });
     const bad = await call(env, request("/api/admin/restore", { method: "POST", headers: PAGE, jwt, body: JSON.stringify({ snapshot_id: "../../etc" }) }));
     expect(bad.response.status).toBe(400);
+    expect(await bad.response.json()).toMatchObject({ ok: false, error: 'snapshot_id is neither "latest" nor a snapshot id (8 to 64 lower-case hex characters)', help: expect.stringContaining("GET /api/admin/snapshots") as unknown });
+    for (const [body, error] of [["{not json", "the body is not JSON"], ["[]", "the body is not a JSON object"], ["{}", "snapshot_id is missing or not a string"]] as const) {
+      const refused = await call(env, request("/api/admin/restore", { method: "POST", headers: PAGE, jwt, body }));
+      expect(refused.response.status, body).toBe(400);
+      expect(await refused.response.json(), body).toMatchObject({ ok: false, error });
+    }
     const restart = await call(env, request("/api/admin/gateway/restart", { method: "POST", headers: PAGE, jwt }));
     expect(await restart.response.json()).toEqual({ ok: true });
   });
@@ -144,5 +170,48 @@ describe("backups through the control API", () => {
     const { response } = await call(originEnv("backup-c"), request("/api/admin/backup", { method: "POST", headers: PAGE, jwt: await accessToken() }));
     expect(response.status).toBe(501);
     expect(((await response.json()) as { error: string }).error).toContain("CONTROL_ORIGIN");
+  });
+});
+
+const SELFTEST = {
+  ok: true,
+  passed: false,
+  failed: ["gh"],
+  tools: [
+    { name: "gh", ok: false, error: "gh not found on PATH", output: "", required: true },
+    // A tool that echoes a secret from its environment: the Worker must not pass it on.
+    { name: "openclaw", ok: true, version: "2026.9.6", output: `OpenClaw 2026.9.6 ${SECRET_VALUES.ANTHROPIC_API_KEY}`, required: true },
+  ],
+  environment: { sandbox_version: "0.12.10", openclaw_version: "2026.9.6" },
+};
+
+describe("tool self-test", () => {
+  it("asks the control API with the gateway token and passes the answer on, redacted", async () => {
+    const s = scenario({ selftest: () => Response.json(SELFTEST) });
+    const { response, logs } = await call(sandboxEnv(), request("/api/admin/selftest", { jwt: await accessToken({ serviceToken: "verify.access" }) }), s.deps);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const body = JSON.parse(text) as typeof SELFTEST;
+    expect(body.passed).toBe(false);
+    expect(body.failed).toEqual(["gh"]);
+    expect(body.environment.sandbox_version).toBe("0.12.10");
+    expect(s.boot.controlRequests.filter((entry) => entry.path === "/selftest")).toEqual([{ path: "/selftest", authorization: `Bearer ${GATEWAY_TOKEN}`, forwardedFor: null }]);
+    expect(secretsIn(text)).toEqual([]);
+    expect(secretsIn(logs.join("\n"))).toEqual([]);
+  });
+
+  it("needs Access like every admin route", async () => {
+    const s = scenario({ selftest: () => Response.json(SELFTEST) });
+    const { response } = await call(sandboxEnv(), request("/api/admin/selftest"), s.deps);
+    expect(response.status).toBe(401);
+    expect(s.boot.controlRequests).toEqual([]);
+    expect(s.container.starts).toBe(0);
+  });
+
+  it("says why when the boot code cannot run it", async () => {
+    const s = scenario(); // a boot code without the route
+    const { response } = await call(sandboxEnv(), request("/api/admin/selftest", { jwt: await accessToken() }), s.deps);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ ok: false, error: "no route GET /selftest" });
   });
 });

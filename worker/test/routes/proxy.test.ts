@@ -1,7 +1,7 @@
 /** HTTP and WebSocket proxy through the origin backend to a real local fake gateway. */
 import { describe, expect, it } from "vitest";
-import { accessToken, call, GATEWAY_TOKEN, HOST, originEnv, request, secretsIn, SocketProbe } from "./helpers";
-import { TOKEN_MISMATCH_HELP } from "../src/gateway/token";
+import { accessToken, call, GATEWAY_TOKEN, HOST, originEnv, request, secretsIn, SocketProbe } from "../helpers";
+import { TOKEN_MISMATCH_HELP } from "../../src/gateway/token";
 
 const env = originEnv("proxy");
 
