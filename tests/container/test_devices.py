@@ -24,7 +24,8 @@ from openclaw_boot.settings import Settings, load
 from openclaw_boot.status import Status
 from websockets.sync.client import connect
 
-from ops.latency_probe import DeviceIdentity, connect_frame
+from ops.gateway_client import DeviceIdentity, connect_frame
+from ops.latency_probe.measure import CLIENT as PROBE_CLIENT
 
 from .conftest import BOOT, SECRETS, base_env, free_port
 from .test_boot_channels import FakeGateway
@@ -179,7 +180,7 @@ def remote_connect(port: int, device: DeviceIdentity) -> dict[str, Any]:
     with connect(f"ws://127.0.0.1:{port}/", additional_headers=headers, open_timeout=30) as ws:
         challenge = json.loads(ws.recv(timeout=30))
         assert challenge["event"] == "connect.challenge"
-        ws.send(json.dumps(connect_frame("c1", challenge["payload"], TOKEN, device)))
+        ws.send(json.dumps(connect_frame(PROBE_CLIENT, "c1", challenge["payload"], TOKEN, device)))
         while True:
             frame = json.loads(ws.recv(timeout=30))
             if frame.get("type") == "res" and frame.get("id") == "c1":
