@@ -159,7 +159,7 @@ def checked_secrets(
 ) -> dict[str, pulumi.Output[str]]:
     """`secrets` with every chat channel secret gated by the checks: bad vars raise now, bad
     secrets when their values resolve (at preview: config and SSM values are known then), and
-    since the Worker's `wrangler secret put` steps consume the gated values, a bad one fails the
+    since the Worker's `wrangler secret bulk` step consumes the gated values, a bad one fails the
     preview instead of reaching a container."""
     names = sorted(name for name in secrets if name in CHANNEL_SECRETS)
     _raise(var_problems(worker_vars, set(names)))

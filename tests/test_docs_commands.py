@@ -141,7 +141,7 @@ def checkout(tmp_path: Path) -> Path:
 def run_documented(command: str, checkout: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
     """One documented command with the two substitutions this machine needs: /tmp/ is this
     test's folder, and `pulumi stack output --json` (no Pulumi CLI here) is the committed sample,
-    which is what the program outputs for the dev stack (tests/test_offline_plan.py)."""
+    which is what the program outputs for the dev stack (tests/infra/test_offline_plan.py)."""
     command = command.replace("/tmp/", f"{tmp}/")
     command = command.replace("pulumi stack output --json", f"cat {SAMPLE}")
     return subprocess.run(

@@ -221,7 +221,7 @@ def judge_secrets(ev: Evidence) -> Finding:
     lines = [
         f"{len(params)} SSM parameters kept as the source of truth: "
         + ", ".join(code(v) for _, v in sorted(params.items())),
-        f"{len(secrets)} Worker secrets set by `wrangler secret put` (values on stdin): "
+        f"{len(secrets)} Worker secrets set by one `wrangler secret bulk` (values on stdin): "
         + ", ".join(code(s) for s in secrets),
     ]
     return Finding(Verdict.POSSIBLE, tuple(lines))

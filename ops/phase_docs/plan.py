@@ -187,7 +187,7 @@ PHASE_1: Final = (
     ),
     Item(
         "1-6",
-        "First deploy (wrangler deploy + secret put)",
+        "First deploy (wrangler deploy + secret bulk)",
         "`pulumi up` (runs wrangler)",
         "Worker, container and secrets deployed",
         evidenced("1-6", judge_deploy),
