@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ops.verify.base import VerifierBase
-from ops.verify.model import POLL_SECONDS, Failed, Skipped, age_seconds, channel_states, duration
+from ops.verify.model import (
+    CHANNEL_WAIT_SECONDS,
+    PENDING_CHANNEL_STATES,
+    POLL_SECONDS,
+    Failed,
+    Skipped,
+    age_seconds,
+    channel_states,
+    duration,
+)
 
 
 class ContainerChecks(VerifierBase):
@@ -131,10 +140,20 @@ class ContainerChecks(VerifierBase):
         status = self.status if self.status is not None else self._status()
         if "channels" not in status:
             raise Skipped("this deployment's /api/status reports no channel state")
-        states = channel_states(status.get("channels"))
-        configured = [s for s in states if s["configured"]]
-        if not configured:
-            raise Skipped("no chat channel is configured")
+        started = self.clock()
+        while True:
+            states = channel_states(status.get("channels"))
+            configured = [s for s in states if s["configured"]]
+            if not configured:
+                raise Skipped("no chat channel is configured")
+            pending = [s for s in configured if s["state"] in PENDING_CHANNEL_STATES]
+            elapsed = self.clock() - started
+            if not pending or elapsed >= CHANNEL_WAIT_SECONDS:
+                break
+            names = ", ".join(f"{s['name']} {s['state']}" for s in pending)
+            self.say(f"    ... {names} after {elapsed:.0f} s")
+            self.sleep(POLL_SECONDS)
+            status = self._status()
         down = [s for s in configured if not s["connected"]]
         facts = {"channels": states}
         if down:

@@ -16,6 +16,10 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 SECRET_PLACEHOLDER: Final = "[secret]"  # noqa: S105 - how `pulumi stack output` masks
 USER_AGENT: Final = "openclaw-edge-verify/1"
 POLL_SECONDS: Final = 3.0
+CHANNEL_WAIT_SECONDS: Final = 90.0
+"""How long the channels check waits for a channel the boot code reports `connecting` (or
+`unknown`: the gateway not answering its status RPC yet), e.g. right after a cold start."""
+PENDING_CHANNEL_STATES: Final = frozenset({"connecting", "unknown"})
 PLAN_TOOLS: Final = {
     "ghq": "ghq",
     "gwq": "gwq",
@@ -177,7 +181,7 @@ def channel_states(value: Any) -> list[dict[str, Any]]:
 
     A mapping name -> entry or a list of entries with `name`/`channel`/`id`; an entry is a bool
     (connected), a state string, or an object with `connected`, `configured`, `state`/`status`
-    and `error`/`detail`/`reason`. Returns [{name, configured, connected, detail}].
+    and `error`/`detail`/`reason`. Returns [{name, configured, connected, state, detail}].
     """
     items: list[tuple[str, Any]] = []
     if isinstance(value, Mapping):
@@ -189,7 +193,7 @@ def channel_states(value: Any) -> list[dict[str, Any]]:
                 items.append((str(name or "?"), entry))
     states = []
     for name, entry in items:
-        configured, connected, detail = True, False, ""
+        configured, connected, detail, state = True, False, "", ""
         if isinstance(entry, bool):
             connected = entry
         elif isinstance(entry, str):
@@ -210,6 +214,12 @@ def channel_states(value: Any) -> list[dict[str, Any]]:
             reason = entry.get("error") or entry.get("detail") or entry.get("reason")
             detail = ": ".join(p for p in (state, str(reason) if reason else "") if p)
         states.append(
-            {"name": name, "configured": configured, "connected": connected, "detail": detail}
+            {
+                "name": name,
+                "configured": configured,
+                "connected": connected,
+                "state": state,
+                "detail": detail,
+            }
         )
     return states

@@ -27,6 +27,8 @@ def stack() -> Iterator[Stack]:
         ports=Ports().shifted(PORT_OFFSET),
         llm="standin",
         backup_interval_seconds=3600,
+        # Discord and Telegram against their fakes, so the channels check applies locally too.
+        channels=True,
     )
     with running_stack(config, "verify stack") as local:
         yield local

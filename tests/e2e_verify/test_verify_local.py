@@ -31,14 +31,14 @@ LOCAL_CHECKS = {
     "service_token": "ok",
     "gateway": "ok",
     "versions": "ok",
-    "channels": "skipped",
+    "channels": "ok",
     "backups": "ok",
     "tools": "ok",
     "cdp": "skipped",
     "worker_secrets": "skipped",
 }
-"""What applies locally passes; the rest says why it is skipped (no DNS/TLS, no channel state,
-no Browser Rendering binding, no Cloudflare API under wrangler dev)."""
+"""What applies locally passes (the chat channels against dev/discord.py and dev/telegram.py);
+the rest says why it is skipped (no DNS/TLS, no Browser Rendering binding, no Cloudflare API under wrangler dev)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,9 @@ def test_every_check_that_applies_locally_passes(passing: Run) -> None:
     tools = {t["name"]: t for t in passing.check("tools")["facts"]["tools"]}
     assert {n for n, t in tools.items() if t["required"]} == {"node", "openclaw", "restic"}
     assert all(t["ok"] for t in tools.values() if t["required"])
+    channels = {c["name"]: c for c in passing.check("channels")["facts"]["channels"]}
+    assert channels["discord"]["connected"] and channels["telegram"]["connected"]
+    assert channels["slack"]["configured"] is False
     written = passing.check("backups")["facts"]["written"]
     assert written
     assert f"--write took {written} and it is listed" in passing.check("backups")["detail"]
@@ -212,6 +215,31 @@ def test_misconfigured_backups_fail_the_backup_check(stack: Stack, tmp_path: Pat
     assert backups["detail"].startswith("listing the snapshots (/api/admin/snapshots) answered")
     assert "wrong password or no key found" in backups["detail"]
     assert "BACKUP_PASSWORD" in backups["fix"]
+    assert run.check("gateway")["status"] == "ok"
+
+
+def test_a_wrong_discord_token_fails_the_channels_check(stack: Stack, tmp_path: Path) -> None:
+    # The user pasted another bot's token: well-formed (the stack's preview accepts it), but the
+    # fake Discord closes the IDENTIFY with 4004 "Authentication failed." as Discord does.
+    right = stack.secrets.discord_bot_token
+    head, _, _ = right.split(".")
+    wrong = f"{head}.AAAAAA.{'x' * 38}"
+    stack.stop(["boot"])
+    stack.secrets.discord_bot_token = wrong
+    try:
+        stack.start(["boot"])
+        run = verify(stack, tmp_path)
+    finally:
+        stack.stop(["boot"])
+        stack.secrets.discord_bot_token = right
+        stack.start(["boot"])
+    assert run.code == 1
+    channels = run.check("channels")
+    assert channels["status"] == "failed"
+    assert channels["detail"].startswith("not connected: discord: "), channels["detail"]
+    assert "telegram" not in channels["detail"]  # the other channel is still judged connected
+    assert "DISCORD_BOT_TOKEN" in channels["fix"]
+    assert wrong not in run.stdout and wrong not in json.dumps(run.doc)
     assert run.check("gateway")["status"] == "ok"
 
 

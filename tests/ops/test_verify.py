@@ -17,6 +17,7 @@ from dev import access
 from dev.common import ReplyHandler
 from ops import phase_docs, verify
 from ops.verify import CheckResult, Credentials, Failed, Skipped, Verifier
+from ops.verify import model as verify_model
 
 ROOT = Path(__file__).resolve().parents[2]
 WRANGLER = ROOT / "worker" / "node_modules" / ".bin" / "wrangler"
@@ -209,6 +210,33 @@ def test_the_channels_check_fails_on_a_rejected_token_and_skips_without_state() 
     assert "DISCORD_BOT_TOKEN" in failed.value.fix
     check.status = {"channels": {"discord": "connected", "telegram": "not_configured"}}
     assert check.check_channels()[0] == "discord connected"
+
+
+def test_the_channels_check_waits_for_a_connecting_channel_and_then_judges_it() -> None:
+    # Right after a cold start the boot code reports `connecting` (or `unknown` while the
+    # gateway's status RPC does not answer yet): verify polls instead of failing at once.
+    now = [0.0]
+    answers = [
+        {"channels": {"discord": {"state": "unknown", "reason": "gateway not answering"}}},
+        {"channels": {"discord": {"state": "connecting"}, "slack": {"state": "not_configured"}}},
+        {"channels": {"discord": {"state": "connected"}, "slack": {"state": "not_configured"}}},
+    ]
+    check = verifier("https://x.example.com")
+    check.authorized = True
+    check.clock = lambda: now[0]
+    check.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
+    check.status = answers.pop(0)
+    check._status = lambda: answers.pop(0)  # type: ignore[method-assign]
+    assert check.check_channels()[0] == "discord connected"
+    assert answers == []
+    assert "discord connecting after 3 s" in check.out.getvalue()  # type: ignore[attr-defined]
+
+    # A channel that stays `connecting` is judged when the wait is over, with its state.
+    check.status = {"channels": {"discord": {"state": "connecting"}}}
+    check._status = lambda: {"channels": {"discord": {"state": "connecting"}}}  # type: ignore[method-assign]
+    with pytest.raises(Failed, match="not connected: discord: connecting"):
+        check.check_channels()
+    assert now[0] >= verify_model.CHANNEL_WAIT_SECONDS
 
 
 # --- Worker secret names: the real wrangler against a stand-in of the Cloudflare API ------------
