@@ -1,9 +1,9 @@
 """`boot.py run`: the supervisor that owns this container's state while the gateway runs.
 
-take the run lock → control API → restore → write config → snapshot loop → gateway in the
-foreground; on a stop it leaves within the Sandbox SDK's 5 s kill window, final snapshot
-included when it fits. Control API routes beyond the core ones are registered in
-`EXTRA_ROUTES` (one line per module).
+Run lock → control API → restore → move-in from moltworker (when due) → write config → Doctor
+(after a move-in) → snapshot loop → gateway in the foreground; on a stop it leaves within the
+Sandbox SDK's 5 s kill window, final snapshot included when it fits. Control API routes beyond
+the core ones are registered in `EXTRA_ROUTES` (one line per module).
 """
 
 from __future__ import annotations
@@ -292,6 +292,7 @@ class Runner:
         server = self._serve_control()
 
         restore = self.backup.boot_restore(self.previous)
+        legacy_import.after_boot_restore(settings, self.status, self.backup)  # move-in, if due
         log.info("restore: %s", restore["state"])
         write_config(settings, self.status)
         legacy_import.before_gateway_start(settings, self.status, write_config)  # Doctor, if due

@@ -54,6 +54,7 @@ def boot(env: dict[str, str]) -> tuple[Backup, Status]:
     status = Status(settings.run_dir / "status.json", fresh=True)
     backup = Backup(settings, status)
     backup.boot_restore(None)
+    legacy_import.after_boot_restore(settings, status, backup)
     return backup, status
 
 

@@ -316,7 +316,8 @@ class Backup:
 
         `previous` is the persisted status of an earlier `run` in this same container (the
         Worker restarts the process, not the disk): its local state is newer than any snapshot,
-        so it is kept, and a protection it was under stays on. Returns `status.restore`.
+        so it is kept, and a protection it was under stays on. Returns `status.restore`; the
+        supervisor then runs legacy_import.after_boot_restore (the move-in from moltworker).
         """
         earlier = (previous or {}).get("restore") or {}
         if earlier.get("at") and earlier.get("state") != "disabled":
@@ -325,7 +326,6 @@ class Backup:
             if (previous or {}).get("backup", {}).get("protected"):
                 self.status.update("backup", protected=True, last_error=earlier.get("error"))
             log.info("process restart in the same container: local state kept")
-            self._after_boot_restore()
             return self.status.section("restore")
         if not self.settings.backup.configured:
             self.status.update(
@@ -357,15 +357,4 @@ class Backup:
                 "restore", state="failed", snapshot_id=None, error=message, at=now_iso()
             )
             self.status.update("backup", protected=True, last_error=message)
-        # Hook (issue 13): an empty repository on a bucket the reference wrote → import it once.
-        self._after_boot_restore()
         return self.status.section("restore")
-
-    def _after_boot_restore(self) -> None:
-        from ..legacy_import import LegacyImport
-
-        importer = LegacyImport(self.settings, self.status)
-        if self.status.section("restore")["state"] in {"initialized", "empty"}:
-            importer.run(self)
-        else:
-            importer.load_earlier()

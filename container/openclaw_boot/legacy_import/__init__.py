@@ -43,7 +43,7 @@ starts), routes.py (the control API's `/import` routes).
 """
 
 from .doctor import before_gateway_start, doctor_due, doctor_notes, run_doctor
-from .importer import ImportFailed, LegacyImport, NotImportable
+from .importer import ImportFailed, LegacyImport, NotImportable, after_boot_restore
 from .layouts import LAYOUT_CLAWDBOT, LAYOUT_RCLONE, LAYOUT_SDK, Entry, Found, detect
 from .report import plan_digest, read_report, summary
 from .routes import control_routes
@@ -58,6 +58,7 @@ __all__ = [
     "ImportFailed",
     "LegacyImport",
     "NotImportable",
+    "after_boot_restore",
     "before_gateway_start",
     "control_routes",
     "credential_values",

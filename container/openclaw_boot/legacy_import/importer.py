@@ -392,3 +392,16 @@ class LegacyImport:
 
 def _is_md5(etag: str) -> bool:
     return len(etag) == 32 and all(c in "0123456789abcdefABCDEF" for c in etag)
+
+
+def after_boot_restore(settings: Settings, status: Status, backup: Backup) -> None:
+    """Hook of `run` after the boot restore: an initialized or empty repository on a bucket the
+    reference wrote → import it once; a restored state → show the import of an earlier boot."""
+    state = status.section("restore")["state"]
+    if state == "disabled":  # no backup configured: nothing to import into
+        return
+    importer = LegacyImport(settings, status)
+    if state in {"initialized", "empty"}:
+        importer.run(backup)
+    else:
+        importer.load_earlier()
