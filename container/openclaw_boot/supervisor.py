@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from . import config, legacy_import, selftest
+from . import legacy_import, openclaw_config, selftest
 from .backup import Backup, RestoreResult, SnapshotResult
 from .channels import ChannelMonitor
 from .control import Busy, ControlApp, NotFound, Route, serve
@@ -102,8 +102,8 @@ def run_is_live(settings: Settings) -> bool:
 
 def write_config(settings: Settings, status: Status) -> None:
     try:
-        result = config.write(settings)
-    except config.ConfigError as exc:
+        result = openclaw_config.write(settings)
+    except openclaw_config.ConfigError as exc:
         log.error("config not written: %s", exc)
         status.update("config", valid=False, issues=[str(exc)], warnings=[], changed=False)
         return

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openclaw_boot import config, plugins
+from openclaw_boot import openclaw_config, plugins
 from openclaw_boot.settings import load
 
 from .conftest import BOOT, CONTAINER, ROOT, SECRETS, base_env
@@ -198,7 +198,7 @@ def test_the_real_plugins_read_the_config_the_boot_code_writes(
         "TELEGRAM_DM_ALLOW_FROM": "7200000501",
         "OPENCLAW_CONFIG_OVERRIDES": json.dumps({"channels": {"discord": {"dmPolicy": "anyone"}}}),
     }
-    result = config.write(load(env))
+    result = openclaw_config.write(load(env))
     assert result.valid, result.issues
     assert any(
         "overrides dropped" in issue and "invalid config for plugin discord" in issue

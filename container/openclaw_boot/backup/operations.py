@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import atomic_write
+from ..openclaw_config import atomic_write
 from ..settings import Settings
 from ..status import Status, now_iso
 from . import sqlite_copy
