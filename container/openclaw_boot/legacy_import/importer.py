@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from ..r2 import R2Client, R2Error
 from ..settings import SECRET_ENV_NAMES, Settings
 from ..status import Status, now_iso
 from .layouts import LAYOUT_RCLONE, LAYOUT_SDK, Found, client_for, detect, plan_prefixed, plan_tree
-from .report import REPORT_NAME, read_report, summary
+from .report import REPORT_NAME, Outcome, new_report, read_report, summary
 from .sanitize import credential_values, mask_secrets, sanitize_config
 
 if TYPE_CHECKING:
@@ -38,16 +37,6 @@ class ImportFailed(RuntimeError):
 
 class NotImportable(RuntimeError):
     """A layout was found that cannot be imported here; the message says what to do."""
-
-
-@dataclass
-class Outcome:
-    files: int = 0
-    bytes: int = 0
-    config_removed: list[str] = field(default_factory=list)
-    masked_files: int = 0
-    conflicts: int = 0
-    moved: list[str] = field(default_factory=list)
 
 
 class LegacyImport:
@@ -104,7 +93,7 @@ class LegacyImport:
         self, found: Found, outcome: Outcome, backup: Backup, seconds: float
     ) -> dict[str, Any]:
         """Report, first snapshot (tagged imported-from=<layout>), verification."""
-        report = self._report(found, outcome, seconds)
+        report = new_report(found, outcome, self.settings.get("R2_BUCKET_NAME"), seconds)
         self.write_report(report)
         tags = [TAG_PREFIX + found.layout]
         snapshot = backup.snapshot(force=True, reason="legacy import", tags=tags)
@@ -316,42 +305,6 @@ class LegacyImport:
                     os.replace(previous, target)
             raise
         outcome.moved = placed
-
-    def _report(self, found: Found, outcome: Outcome, seconds: float) -> dict[str, Any]:
-        skipped = [
-            {"key": e.key, "reason": e.reason}
-            for e in found.entries
-            if e.target is None and e.reason
-        ]
-        skipped += found.tree_skipped
-        return {
-            "state": "imported",
-            "layout": found.layout,
-            "at": now_iso(),
-            "duration_s": round(seconds, 1),
-            "files": outcome.files,
-            "bytes": outcome.bytes,
-            "source": {
-                "bucket": self.settings.get("R2_BUCKET_NAME"),
-                "last_sync": found.last_sync,
-                "last_sync_marker": found.last_sync_marker,
-                "objects": len(found.entries),
-                "bytes": sum(e.size for e in found.entries),
-                "old_workspace": found.old_workspace,
-            },
-            "other_layouts": found.other_layouts,
-            "skipped": skipped,
-            "config_removed": outcome.config_removed,
-            "masked_files": outcome.masked_files,
-            "conflicts": outcome.conflicts,
-            "verified": False,
-            "verification": None,
-            "snapshot_id": None,
-            "doctor": {"state": "pending"},
-            "deleted": None,
-            "manifest": [e.manifest() for e in found.entries],
-            "targets": sorted(outcome.moved),
-        }
 
     # -- verification --------------------------------------------------------------------------
     def verify(self, backup: Backup, report: Mapping[str, Any]) -> tuple[bool, str]:
