@@ -19,9 +19,7 @@ from ..settings import Settings
 LAYOUT_RCLONE = "moltworker-rclone"
 LAYOUT_CLAWDBOT = "moltworker-clawdbot"
 LAYOUT_SDK = "moltworker-sdk-backup"
-TAG_PREFIX = "imported-from="
 WORKSPACE = ".openclaw/workspace"
-OLD_HOMES = ("/root", "/home/openclaw")
 SKIP_SUFFIXES = (".lock", ".log", ".tmp", ".pid", ".sock")
 SKIP_SEGMENTS = frozenset({".git", "node_modules", ".cache", "__pycache__"})
 NOT_STATE_DIRS = ("logs", "cache", "tmp", "browser")  # below the config dir

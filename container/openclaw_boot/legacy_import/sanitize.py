@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .layouts import OLD_HOMES
-
+# Where the reference kept HOME (rclone/clawdbot era, SDK-backup era).
+OLD_HOMES = ("/root", "/home/openclaw")
 # Secret-looking keys in the old config (anywhere) and in credential files.
 SECRET_KEY = re.compile(
     r"(token|secret|password|passwd|apikey|api_key|privatekey|private_key|credential|cookie)$",
