@@ -18,7 +18,7 @@ VarSource = Literal["stack", "user", "local"]
 
 @dataclass(frozen=True)
 class SecretSpec:
-    """A Worker secret: set with `wrangler secret bulk` (infra/wrangler_step.py), never a plain var."""
+    """A Worker secret: set with `wrangler secret bulk` (infra/wrangler_step.py), never a var."""
 
     name: str
     required: Requirement

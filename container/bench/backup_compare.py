@@ -170,9 +170,9 @@ class Snapshots:
 
     def backup(self, _source: Path) -> None:
         result = self.backup_impl.snapshot(force=not self.skip_unchanged, reason="bench")
-        if not result["ok"]:
+        if not result.ok:
             raise RuntimeError(result)
-        self.first_id = self.first_id or result["snapshot_id"]
+        self.first_id = self.first_id or result.snapshot_id
 
     def restore_first(self) -> None:
         assert self.first_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,12 +24,40 @@ from .status import Status, now_iso
 log = logging.getLogger("openclaw-edge.channels")
 
 SCHEDULE_KEY = r2object.STATUS_PREFIX + "schedule.json"
-PLUGIN_PACKAGES = {"discord": "@openclaw/discord", "slack": "@openclaw/slack"}
-CHANNEL_TOKENS = {
-    "discord": ("DISCORD_BOT_TOKEN",),
-    "telegram": ("TELEGRAM_BOT_TOKEN",),
-    "slack": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
-}
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A chat channel the stack can configure: its secrets and where its plugin comes from."""
+
+    name: str
+    tokens: tuple[str, ...]
+    """Every one must be set for the channel to be configured."""
+    plugin: str | None
+    """The npm package the image installs (plugins.py); None: bundled with OpenClaw."""
+    partial_hint: str = ""
+    """Said when only some of `tokens` are set."""
+
+    def missing(self, settings: Settings) -> str | None:
+        """None when the channel's secrets are set, else why it is not configured."""
+        missing = [name for name in self.tokens if not settings.has(name)]
+        if not missing:
+            return None
+        if len(missing) == len(self.tokens):
+            return f"{' and '.join(self.tokens)} not set"
+        return f"{', '.join(missing)} not set{self.partial_hint}"
+
+
+CHANNELS = (
+    Channel("discord", ("DISCORD_BOT_TOKEN",), "@openclaw/discord"),
+    Channel("telegram", ("TELEGRAM_BOT_TOKEN",), None),
+    Channel(
+        "slack",
+        ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+        "@openclaw/slack",
+        partial_hint=" (socket mode needs both tokens)",
+    ),
+)
 
 
 def iso_ms(value: object) -> str | None:
@@ -40,16 +69,7 @@ def iso_ms(value: object) -> str | None:
 
 def configured(settings: Settings) -> dict[str, str | None]:
     """Channel → None when its secrets are set, else why it is not configured."""
-    reasons: dict[str, str | None] = {}
-    for channel, names in CHANNEL_TOKENS.items():
-        missing = [name for name in names if not settings.has(name)]
-        if not missing:
-            reasons[channel] = None
-        elif len(missing) == len(names):
-            reasons[channel] = f"{' and '.join(names)} not set"
-        else:
-            reasons[channel] = f"{', '.join(missing)} not set (socket mode needs both tokens)"
-    return reasons
+    return {channel.name: channel.missing(settings) for channel in CHANNELS}
 
 
 def summarize(
@@ -61,8 +81,8 @@ def summarize(
     accounts = payload.get("channelAccounts") if isinstance(payload, dict) else None
     issues = payload.get("statusIssues") if isinstance(payload, dict) else None
     result: dict[str, Any] = {}
-    for channel, missing in configured(settings).items():
-        package = PLUGIN_PACKAGES.get(channel)
+    for spec in CHANNELS:
+        channel, package, missing = spec.name, spec.plugin, spec.missing(settings)
         entry: dict[str, Any] = {
             "plugin": {
                 "package": package or "bundled with OpenClaw",

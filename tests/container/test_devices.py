@@ -28,8 +28,8 @@ from ops.gateway_client import DeviceIdentity, connect_frame
 from ops.latency_probe.measure import CLIENT as PROBE_CLIENT
 
 from .conftest import BOOT, SECRETS, base_env, free_port
-from .test_boot_channels import FakeGateway
-from .test_boot_run import kill_tree, wait_ready
+from .test_channels import FakeGateway
+from .test_supervisor import kill_tree, wait_ready
 
 TOKEN = SECRETS["OPENCLAW_GATEWAY_TOKEN"]
 

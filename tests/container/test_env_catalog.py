@@ -34,7 +34,7 @@ def container_names() -> dict[str, bool]:
 
 
 def test_every_forwarded_name_is_used_or_passed_through() -> None:
-    source = "".join(p.read_text() for p in (CONTAINER / "openclaw_boot").glob("*.py"))
+    source = "".join(p.read_text() for p in (CONTAINER / "openclaw_boot").rglob("*.py"))
     for name in container_names():
         if name in PASS_THROUGH:
             continue

@@ -54,6 +54,7 @@ def boot(env: dict[str, str]) -> tuple[Backup, Status]:
     status = Status(settings.run_dir / "status.json", fresh=True)
     backup = Backup(settings, status)
     backup.boot_restore(None)
+    legacy_import.after_boot_restore(settings, status, backup)
     return backup, status
 
 
@@ -74,7 +75,7 @@ def expected_home(flavour: str) -> dict[str, bytes]:
 
 
 def snapshot_files(backup: Backup, snapshot_id: str, target: Path) -> dict[str, bytes]:
-    backup.restic("restore", snapshot_id, "--target", str(target))
+    backup.restic.run("restore", snapshot_id, "--target", str(target))
     return files_under(target, skip=())
 
 
@@ -122,15 +123,15 @@ def test_rclone_layout_is_imported_byte_for_byte_without_secrets(
     # The first snapshot carries the layout, and it was checked against the imported files.
     snapshots = backup.snapshots()
     assert len(snapshots) == 1
-    assert "imported-from=moltworker-rclone" in snapshots[0]["tags"]
-    assert TAG_RESTORE_FAILED not in snapshots[0]["tags"]
+    assert "imported-from=moltworker-rclone" in snapshots[0].tags
+    assert TAG_RESTORE_FAILED not in snapshots[0].tags
     assert report["verified"] is True, report["verification"]
     assert report["delete_offer"] is True
 
     # Nothing in HOME or in the snapshot holds a credential the old deployment kept in R2.
     secrets = fake_secrets("rclone")
     assert_no_secret(files_under(home), secrets, "HOME")
-    restored = snapshot_files(backup, snapshots[0]["id"], tmp_path / "snap")
+    restored = snapshot_files(backup, str(snapshots[0].id), tmp_path / "snap")
     assert restored, "the snapshot restores files"
     assert_no_secret(restored, secrets, "the import snapshot")
 
@@ -187,7 +188,7 @@ def test_clawdbot_layout_with_legacy_names_and_s3fs_markers(
     marker = fixture_objects("clawdbot")[".last-sync"].decode().strip()
     assert report["source"]["last_sync_marker"] == marker
     assert report["source"]["old_workspace"] == "/root/clawd"
-    assert "imported-from=moltworker-clawdbot" in backup.snapshots()[0]["tags"]
+    assert "imported-from=moltworker-clawdbot" in backup.snapshots()[0].tags
     assert_no_secret(files_under(home), fake_secrets("clawdbot"), "HOME")
     assert legacy_state(client, bucket) == source_before
 
@@ -271,8 +272,8 @@ def test_corrupt_object_changes_nothing_and_the_next_boot_retries(
     # still finds no usable snapshot and imports once the source is whole again.
     (home / ".openclaw").mkdir()
     (home / ".openclaw" / "openclaw.json").write_text("{}\n")
-    assert backup.snapshot(reason="interval")["ok"]
-    assert TAG_RESTORE_FAILED in backup.snapshots()[0]["tags"]
+    assert backup.snapshot(reason="interval").ok
+    assert TAG_RESTORE_FAILED in backup.snapshots()[0].tags
     client.put_object(Bucket=bucket, Key=key, Body=good)
     subprocess.run(["rm", "-rf", str(home / ".openclaw"), str(home / ".openclaw-edge")], check=True)
     _, status = boot(backup_env)
@@ -349,7 +350,7 @@ def test_sdk_backup_is_imported_from_its_squashfs_even_after_the_ttl(
         assert got.get(target) == path.read_bytes(), target
     assert ".cache/node-compile" not in got
     assert_imported_config_is_clean(home, "sdk")
-    assert "imported-from=moltworker-sdk-backup" in backup.snapshots()[0]["tags"]
+    assert "imported-from=moltworker-sdk-backup" in backup.snapshots()[0].tags
     assert_no_secret(files_under(home), fake_secrets("rclone"), "HOME")
     assert legacy_state(client, bucket) == source_before
 
@@ -399,19 +400,21 @@ def test_delete_offer_needs_a_verified_import_and_the_exact_confirmation(
     upload_layout(client, bucket, "rclone")
     upload(client, bucket, {"notes-from-someone-else.txt": b"not ours"})
     backup, status = boot(backup_env)
-    importer = LegacyImport(load(backup_env), status)
-    details = importer.details()
+    routes = legacy_import.control_routes(load(backup_env), status)
+    details = routes[("GET", "/import")]({})
     assert details["delete_offer"] is True
     plan = details["delete_plan"]
 
     for body in ({}, {"confirm": "delete-legacy-objects"}, {"confirm": "yes", "plan": plan}):
         with pytest.raises(ValueError, match="confirmation required"):
-            importer.delete_legacy(body)
+            routes[("POST", "/import/delete-legacy")](body)
     assert len(legacy_state(client, bucket)) == len(fixture_objects("rclone")) + 1
 
     # The old Worker wrote this one after the import: it is kept, not deleted.
     client.put_object(Bucket=bucket, Key="openclaw/workspace/MEMORY.md", Body=b"newer\n")
-    result = importer.delete_legacy({"confirm": "delete-legacy-objects", "plan": plan})
+    result = routes[("POST", "/import/delete-legacy")](
+        {"confirm": "delete-legacy-objects", "plan": plan}
+    )
 
     assert result["ok"] is True
     assert result["kept_changed"] == ["openclaw/workspace/MEMORY.md"]
@@ -419,8 +422,8 @@ def test_delete_offer_needs_a_verified_import_and_the_exact_confirmation(
     left = legacy_state(client, bucket)
     assert set(left) == {"openclaw/workspace/MEMORY.md", "notes-from-someone-else.txt"}
     assert backup.snapshots(), "the restic repository is untouched"
-    assert importer.details()["delete_offer"] is False
-    assert importer.details()["deleted"]["objects"] == result["deleted"]
+    assert routes[("GET", "/import")]({})["delete_offer"] is False
+    assert routes[("GET", "/import")]({})["deleted"]["objects"] == result["deleted"]
 
 
 def test_delete_is_refused_before_verification(
@@ -434,10 +437,10 @@ def test_delete_is_refused_before_verification(
     assert report is not None
     report["verified"] = False
     LegacyImport(settings, status).write_report(report)
-    importer = LegacyImport(settings, status)
-    assert importer.details()["delete_offer"] is False
+    routes = legacy_import.control_routes(settings, status)
+    assert routes[("GET", "/import")]({})["delete_offer"] is False
     with pytest.raises(ValueError, match="not verified"):
-        importer.delete_legacy({"confirm": "delete-legacy-objects", "plan": "x"})
+        routes[("POST", "/import/delete-legacy")]({"confirm": "delete-legacy-objects", "plan": "x"})
 
 
 def test_sanitize_config_drops_every_secret_of_the_captured_configs() -> None:

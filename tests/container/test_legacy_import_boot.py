@@ -28,7 +28,7 @@ from .moltworker import (
     s3,
     upload_layout,
 )
-from .test_boot_run import http, kill_tree, wait_ready
+from .test_supervisor import http, kill_tree, wait_ready
 
 pytestmark = pytest.mark.slow
 

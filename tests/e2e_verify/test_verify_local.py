@@ -38,7 +38,8 @@ LOCAL_CHECKS = {
     "worker_secrets": "skipped",
 }
 """What applies locally passes (the chat channels against dev/discord.py and dev/telegram.py);
-the rest says why it is skipped (no DNS/TLS, no Browser Rendering binding, no Cloudflare API under wrangler dev)."""
+the rest says why it is skipped (no DNS/TLS, no Browser Rendering binding, no Cloudflare API
+under wrangler dev)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def test_every_check_that_applies_locally_passes(passing: Run) -> None:
     assert {n for n, t in tools.items() if t["required"]} == {"node", "openclaw", "restic"}
     assert all(t["ok"] for t in tools.values() if t["required"])
     channels = {c["name"]: c for c in passing.check("channels")["facts"]["channels"]}
-    assert channels["discord"]["connected"] and channels["telegram"]["connected"]
+    assert channels["discord"]["connected"]
+    assert channels["telegram"]["connected"]
     assert channels["slack"]["configured"] is False
     written = passing.check("backups")["facts"]["written"]
     assert written
@@ -239,7 +241,8 @@ def test_a_wrong_discord_token_fails_the_channels_check(stack: Stack, tmp_path: 
     assert channels["detail"].startswith("not connected: discord: "), channels["detail"]
     assert "telegram" not in channels["detail"]  # the other channel is still judged connected
     assert "DISCORD_BOT_TOKEN" in channels["fix"]
-    assert wrong not in run.stdout and wrong not in json.dumps(run.doc)
+    assert wrong not in run.stdout
+    assert wrong not in json.dumps(run.doc)
     assert run.check("gateway")["status"] == "ok"
 
 

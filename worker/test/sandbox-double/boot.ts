@@ -1,7 +1,7 @@
 /**
  * Programs for the fake container: stand-ins for the project's own container code, following
  * its contract (docs/interfaces.md). The real boot code is tested on the host against a real
- * OpenClaw in tests/container/ (test_boot_lifecycle.py runs what these model: the run lock,
+ * OpenClaw in tests/container/ (test_supervisor_lifecycle.py runs what these model: the run lock,
  * the restoring phase, the stop within the SDK's 5 s, the one-shot's refusal).
  */
 import { BOOT, BOOT_RUN } from "../../src/backend/boot-command";

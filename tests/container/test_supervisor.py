@@ -252,14 +252,24 @@ def test_control_api_routes(backup_env: dict[str, str], home: Path, tmp_path: Pa
         note.write_text("before restore\n")
         code, taken = http(f"{control}/snapshot", method="POST", token=token)
         assert code == 200, taken
+        assert list(taken) == ["ok", "snapshot_id", "skipped", "reason"]
         assert taken["ok"] is True
         assert taken["skipped"] is False
+        assert taken["reason"] == "manual"
         code, again = http(f"{control}/snapshot", method="POST", token=token)
         assert (code, again["skipped"], again["reason"]) == (200, True, "unchanged")
         code, listed = http(f"{control}/snapshots", token=token)
         assert code == 200
         assert listed["snapshots"][0]["id"].startswith(taken["snapshot_id"])
-        assert {"id", "short_id", "time", "paths", "tags"} <= set(listed["snapshots"][0])
+        assert list(listed["snapshots"][0]) == [
+            "id",
+            "short_id",
+            "time",
+            "paths",
+            "tags",
+            "trigger",
+        ]
+        assert listed["snapshots"][0]["trigger"] == "manual"
 
         note.write_text("after the snapshot\n")
         code, restored = http(
@@ -269,7 +279,7 @@ def test_control_api_routes(backup_env: dict[str, str], home: Path, tmp_path: Pa
             body={"snapshot_id": taken["snapshot_id"]},
         )
         assert code == 200, restored
-        assert restored["ok"] is True
+        assert restored == {"ok": True, "snapshot_id": listed["snapshots"][0]["id"], "error": None}
         assert note.read_text() == "before restore\n"
         wait_ready(gateway_port, proc, timeout=60)
         assert http(f"{control}/restore", method="POST", token=token, body={})[0] == 400
@@ -281,6 +291,9 @@ def test_control_api_routes(backup_env: dict[str, str], home: Path, tmp_path: Pa
         assert code == 404, missing
         assert missing == {"ok": False, "error": "no snapshot '0badc0de' in the repository"}
         assert http(f"{control}/status", token=token)[1]["gateway"]["pid"] == pid_before
+        # Routes of other modules (supervisor.EXTRA_ROUTES) are served by the same API.
+        code, imported = http(f"{control}/import", token=token)
+        assert (code, imported["ok"], imported["state"]) == (200, True, "none"), imported
         code, restart = http(f"{control}/gateway/restart", method="POST", token=token)
         assert (code, restart) == (200, {"ok": True})
         wait_ready(gateway_port, proc, timeout=60)

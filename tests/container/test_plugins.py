@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from openclaw_boot import config, plugins
+from openclaw_boot import openclaw_config, plugins
 from openclaw_boot.settings import load
 
-from .conftest import CONTAINER, ROOT, SECRETS, base_env
+from .conftest import BOOT, CONTAINER, ROOT, SECRETS, base_env
 
 DOCKERFILE = (CONTAINER / "Dockerfile").read_text()
 LOCAL_PLUGINS = ROOT / ".venv" / "openclaw" / "plugins" / "npm"
@@ -45,20 +47,94 @@ def test_plugins_are_installed_at_build_time_and_the_boot_code_finds_them() -> N
     assert before_install.rfind("RUN ") > before_install.rfind("npm install --global")
     assert "OPENCLAW_EDGE_PLUGIN_DIR=/opt/openclaw-edge/plugins/npm" in DOCKERFILE
     assert 'mv "$state/npm" /opt/openclaw-edge/plugins/npm' in DOCKERFILE
-    # The boot code never installs: no `plugins install` anywhere in it, and `doctor --fix` (which
-    # repairs plugin installs too) only in the one-time move-in migration, which runs it after the
-    # config is written, i.e. with the image's plugins already linked into ~/.openclaw.
-    doctor_users = []
-    for source in (CONTAINER / "openclaw_boot").rglob("*.py"):
-        text = source.read_text()
-        assert "plugins install" not in text, source.name
-        if '"doctor", "--fix"' in text:
-            doctor_users.append(source.name)
-    assert doctor_users == ["legacy_import.py"]
-    run = (CONTAINER / "openclaw_boot" / "cli.py").read_text()
-    assert run.index("write_config(settings, self.status)") < run.index(
-        "legacy_import.before_gateway_start("
+
+
+# Stands in for the `openclaw` CLI and records every call with what HOME held at that moment.
+# `config validate --json` answers as the real one does when valid (openclaw 2026.9,
+# dist/config-cli-*.mjs runConfigValidate: `{"valid": true, "path", "warnings"}`); `doctor --fix`
+# rewrites a managed key of openclaw.json as the real one may (it repairs the config); doctor
+# and `gateway run` exit 0 (the gateway exiting on its own ends `boot.py run`).
+FAKE_OPENCLAW = """#!/usr/bin/env python3
+import json, os, sys
+from pathlib import Path
+
+state = Path(os.environ["HOME"]) / ".openclaw"
+with open(os.environ["FAKE_OPENCLAW_CALLS"], "a") as calls:
+    calls.write(json.dumps({
+        "argv": sys.argv[1:],
+        "config_written": (state / "openclaw.json").is_file(),
+        "plugins_linked": (state / "npm").is_symlink(),
+        "doctor_rewrite": "token-doctor-wrote" in (state / "openclaw.json").read_text()
+        if (state / "openclaw.json").is_file() else False,
+    }) + "\\n")
+if sys.argv[1:2] == ["doctor"]:
+    config = json.loads((state / "openclaw.json").read_text())
+    config["gateway"]["auth"] = {"mode": "token", "token": "token-doctor-wrote"}
+    (state / "openclaw.json").write_text(json.dumps(config))
+if sys.argv[1:3] == ["config", "validate"]:
+    print(json.dumps({"valid": True, "path": str(state / "openclaw.json"), "warnings": []}))
+"""
+
+
+def _run_with_fake_openclaw(home: Path, tmp_path: Path) -> list[dict[str, Any]]:
+    fake = tmp_path / "openclaw"
+    fake.write_text(FAKE_OPENCLAW)
+    fake.chmod(0o755)
+    calls = tmp_path / "calls.jsonl"
+    env = {
+        **base_env(home),
+        "OPENCLAW_BIN": str(fake),
+        "FAKE_OPENCLAW_CALLS": str(calls),
+        "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS),
+        "OPENCLAW_EDGE_CONTROL_PORT": "0",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(BOOT), "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [json.loads(line) for line in calls.read_text().splitlines()]
+
+
+def test_run_never_installs_plugins_and_runs_no_doctor_without_an_import(
+    home: Path, tmp_path: Path
+) -> None:
+    calls = _run_with_fake_openclaw(home, tmp_path)
+    argvs = [c["argv"] for c in calls]
+    assert argvs[-1][:2] == ["gateway", "run"], argvs
+    assert not any("doctor" in a or "install" in a for a in argvs), argvs
+    assert calls[-1]["config_written"], calls[-1]
+    assert calls[-1]["plugins_linked"], calls[-1]
+
+
+def test_doctor_fix_runs_once_after_an_import_with_the_config_and_plugins_in_place(
+    home: Path, tmp_path: Path
+) -> None:
+    """`doctor --fix` also repairs plugin installs: it runs only in the move-in migration, after
+    the config is written (the image's plugins linked), and the config is written again after."""
+    report = home / ".openclaw-edge" / "state" / "legacy-import.json"
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"state": "imported", "doctor": {"state": "pending"}}))
+    calls = _run_with_fake_openclaw(home, tmp_path)
+    argvs = [c["argv"] for c in calls]
+    doctor = ["doctor", "--fix", "--non-interactive"]
+    assert argvs.count(doctor) == 1, argvs
+    at = argvs.index(doctor)
+    assert ["config", "validate", "--json"] in argvs[:at], "the config is written first"
+    assert calls[at]["config_written"], calls[at]
+    assert calls[at]["plugins_linked"], calls[at]
+    assert not any("install" in a for a in argvs), argvs
+    assert argvs[-1][:2] == ["gateway", "run"], argvs
+    assert not calls[-1]["doctor_rewrite"], "the config is written again after Doctor"
+    assert json.loads(report.read_text())["doctor"]["state"] == "done"
+    # Done once: the next start runs no Doctor.
+    (tmp_path / "calls.jsonl").unlink()
+    again = _run_with_fake_openclaw(home, tmp_path)
+    assert all(c["argv"][0] != "doctor" for c in again), again
 
 
 def test_local_toolchain_installs_the_same_plugins_at_the_same_version() -> None:
@@ -122,7 +198,7 @@ def test_the_real_plugins_read_the_config_the_boot_code_writes(
         "TELEGRAM_DM_ALLOW_FROM": "7200000501",
         "OPENCLAW_CONFIG_OVERRIDES": json.dumps({"channels": {"discord": {"dmPolicy": "anyone"}}}),
     }
-    result = config.write(load(env))
+    result = openclaw_config.write(load(env))
     assert result.valid, result.issues
     assert any(
         "overrides dropped" in issue and "invalid config for plugin discord" in issue

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openclaw_boot import config
+from openclaw_boot import openclaw_config
 from openclaw_boot.settings import load
 
 from .conftest import ROOT, SECRETS, base_env
@@ -24,7 +24,7 @@ def env_with(home: Path, **extra: str) -> dict[str, str]:
 
 
 def render(home: Path, **extra: str) -> dict[str, Any]:
-    return config.render(load(env_with(home, **extra)))
+    return openclaw_config.render(load(env_with(home, **extra)))
 
 
 def dig(tree: dict[str, Any], dotted: str) -> Any:
@@ -46,7 +46,7 @@ CASES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
             "gateway.port": 18789,
             "gateway.bind": "loopback",
             "gateway.auth": {"mode": "token", "token": TOKEN_REF},
-            "gateway.trustedProxies": config.TRUSTED_PROXIES,
+            "gateway.trustedProxies": openclaw_config.TRUSTED_PROXIES,
             "models": None,
             "channels": None,
             "agents": None,
@@ -252,7 +252,7 @@ def test_mapping(home: Path, env: dict[str, str], expected: dict[str, Any]) -> N
     ],
 )
 def test_rejected_environment(home: Path, env: dict[str, str], message: str) -> None:
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(openclaw_config.ConfigError, match=message):
         render(home, **env)
 
 
@@ -266,7 +266,7 @@ def test_overrides_merged_and_user_keys_kept_and_stale_removed(home: Path) -> No
             {"gateway": {"controlUi": {"basePath": "/claw"}}, "agents": {"defaults": {"x": 1}}}
         ),
     )
-    config.write(load(first), check=False)
+    openclaw_config.write(load(first), check=False)
     path = home / ".openclaw" / "openclaw.json"
     written = json.loads(path.read_text())
     assert written["gateway"]["controlUi"]["basePath"] == "/claw"
@@ -284,7 +284,7 @@ def test_overrides_merged_and_user_keys_kept_and_stale_removed(home: Path) -> No
         TELEGRAM_BOT_TOKEN=SECRETS["TELEGRAM_BOT_TOKEN"],
         TELEGRAM_DM_POLICY="disabled",
     )
-    result = config.write(load(second), check=False)
+    result = openclaw_config.write(load(second), check=False)
     assert result.changed
     after = json.loads(path.read_text())
     assert dig(after, "models.providers.anthropic") is None, "stale provider removed"
@@ -301,7 +301,7 @@ def test_overrides_merged_and_user_keys_kept_and_stale_removed(home: Path) -> No
 
     # Same environment again: byte-identical file, not rewritten.
     mtime = path.stat().st_mtime_ns
-    assert not config.write(load(second), check=False).changed
+    assert not openclaw_config.write(load(second), check=False).changed
     assert path.stat().st_mtime_ns == mtime
 
 
@@ -311,7 +311,7 @@ def test_no_secret_value_in_file_even_when_pasted_into_overrides(home: Path) -> 
     env["OPENCLAW_CONFIG_OVERRIDES"] = json.dumps(
         {"env": {"vars": {"LEAK": SECRETS["OPENAI_API_KEY"]}}}
     )
-    config.write(load(env), check=False)
+    openclaw_config.write(load(env), check=False)
     text = (home / ".openclaw" / "openclaw.json").read_text()
     for name, value in SECRETS.items():
         assert value not in text, f"{name} leaked into openclaw.json"
@@ -320,8 +320,8 @@ def test_no_secret_value_in_file_even_when_pasted_into_overrides(home: Path) -> 
 
 
 def test_invalid_overrides_json_is_reported(home: Path) -> None:
-    with pytest.raises(config.ConfigError, match="not valid JSON"):
-        config.write(load(env_with(home, OPENCLAW_CONFIG_OVERRIDES="{nope")), check=False)
+    with pytest.raises(openclaw_config.ConfigError, match="not valid JSON"):
+        openclaw_config.write(load(env_with(home, OPENCLAW_CONFIG_OVERRIDES="{nope")), check=False)
 
 
 FULL_ENVS = {
@@ -357,7 +357,7 @@ def test_real_openclaw_validates(home: Path, openclaw_bin: Path, name: str) -> N
     # With the real channel plugins linked, so their own schemas judge the channel blocks.
     plugin_dir = str(ROOT / ".venv" / "openclaw" / "plugins" / "npm")
     env = env_with(home, **FULL_ENVS[name], OPENCLAW_EDGE_PLUGIN_DIR=plugin_dir)
-    result = config.write(load(env))
+    result = openclaw_config.write(load(env))
     assert result.valid, result.issues
     assert not result.issues
     # Every ${VAR} resolved: no "Missing env var" warning for the variables we referenced.
@@ -367,7 +367,7 @@ def test_real_openclaw_validates(home: Path, openclaw_bin: Path, name: str) -> N
 @pytest.mark.slow
 def test_invalid_override_dropped_so_gateway_can_start(home: Path, openclaw_bin: Path) -> None:
     env = env_with(home, OPENCLAW_CONFIG_OVERRIDES=json.dumps({"notAKey": True}))
-    result = config.write(load(env))
+    result = openclaw_config.write(load(env))
     assert result.valid
     assert any("overrides dropped" in issue and "notAKey" in issue for issue in result.issues)
     written = json.loads((home / ".openclaw" / "openclaw.json").read_text())

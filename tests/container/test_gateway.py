@@ -3,7 +3,7 @@
 The Worker's readiness probe goes through this route because, in the container, the gateway
 answers a request from a trusted proxy address without X-Forwarded-For with 403
 `proxy_attribution_required` (the cron watchdog has no end-user address to forward). Local
-HTTP servers play the gateway's answers here; test_boot_run.py asks the real OpenClaw.
+HTTP servers play the gateway's answers here; test_supervisor.py asks the real OpenClaw.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from .conftest import BOOT, SECRETS, free_port
-from .test_boot_run import FAKE_OPENCLAW, descendants, http, wait_ready
+from .test_supervisor import FAKE_OPENCLAW, descendants, http, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ def kill_tree(proc: subprocess.Popen[bytes]) -> None:
 
 
 def fake_openclaw(tmp_path: Path, body: str = "") -> Path:
-    """The control-API stand-in of test_boot_run, optionally printing first."""
+    """The control-API stand-in of test_supervisor, optionally printing first."""
     script = FAKE_OPENCLAW.format(python=sys.executable)
     if body:
         script = script.replace("port = int(", body + "\nport = int(", 1)

@@ -1,5 +1,6 @@
-"""Snapshots with real restic against a moto S3 server: round trip, first boot, no-op when
-unchanged, protection after a failed restore, and a kill -9 in the middle of a snapshot."""
+"""`Backup` (openclaw_boot/backup/operations.py) with real restic against a moto S3 server:
+round trip, first boot, no-op when unchanged, protection after a failed restore, and a kill -9
+in the middle of a snapshot."""
 
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from openclaw_boot.backup import TAG_RESTORE_FAILED, Backup
+from openclaw_boot.backup import TAG_RESTORE_FAILED, Backup, Snapshot
 from openclaw_boot.settings import load
 from openclaw_boot.status import Status
 
-from .conftest import BOOT, SECRETS
+from .conftest import BOOT
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +88,7 @@ def wipe(home: Path) -> None:
             child.unlink()
 
 
-def restic_snapshots(backup: Backup) -> list[dict[str, Any]]:
+def restic_snapshots(backup: Backup) -> list[Snapshot]:
     return backup.snapshots()
 
 
@@ -102,8 +102,8 @@ def test_first_boot_initialises_then_backup_wipe_restore_is_identical(
     populate(home)
     expected = kept(home)
     first = backup.snapshot(reason="test")
-    assert first["ok"], first
-    assert first["snapshot_id"], first
+    assert first.ok, first
+    assert first.snapshot_id, first
 
     wipe(home)
     assert make_backup(backup_env).boot_restore()["state"] == "ok"
@@ -125,12 +125,12 @@ def test_find_matches_what_restore_would_restore(
     backup.boot_restore()
     assert backup.find("latest") is None, "an empty repository has nothing to restore"
     populate(home, files=3)
-    taken = str(backup.snapshot()["snapshot_id"])
-    full = str(restic_snapshots(backup)[0]["id"])
+    taken = str(backup.snapshot().snapshot_id)
+    full = str(restic_snapshots(backup)[0].id)
     for wanted in ("latest", taken, taken[:8], full):
         found = backup.find(wanted)
         assert found is not None, wanted
-        assert found["id"] == full
+        assert found.id == full
     assert backup.find("0badc0de") is None
 
 
@@ -140,15 +140,20 @@ def test_unchanged_state_makes_no_new_snapshot(
     backup = make_backup(backup_env)
     backup.boot_restore()
     populate(home, files=5)
-    assert backup.snapshot()["snapshot_id"]
+    assert backup.snapshot().snapshot_id
     again = backup.snapshot()
-    assert again == {"ok": True, "snapshot_id": None, "skipped": True, "reason": "unchanged"}
+    assert again.to_json() == {
+        "ok": True,
+        "snapshot_id": None,
+        "skipped": True,
+        "reason": "unchanged",
+    }
     # A separate process (the Worker's cron fallback) agrees: nothing changed.
-    assert make_backup(backup_env, fresh=False).snapshot()["reason"] == "unchanged"
+    assert make_backup(backup_env, fresh=False).snapshot().reason == "unchanged"
     assert len(restic_snapshots(backup)) == 1
 
     (home / ".openclaw" / "workspace" / "notes" / "todo.md").write_text("- changed\n")
-    assert backup.snapshot()["snapshot_id"]
+    assert backup.snapshot().snapshot_id
     assert len(restic_snapshots(backup)) == 2
 
 
@@ -160,12 +165,12 @@ def test_repository_size_is_fresh_after_each_snapshot(
     backup = make_backup({**backup_env, "BACKUP_RETENTION_INTERVAL_SECONDS": "86400"})
     backup.boot_restore()
     populate(home, files=5)
-    assert backup.snapshot()["snapshot_id"]
+    assert backup.snapshot().snapshot_id
     first = backup.status.section("backup")["repository_size"]
     assert isinstance(first, int)
     assert first > 0
     (home / ".openclaw" / "workspace" / "big.bin").write_bytes(os.urandom(256 * 1024))
-    assert backup.snapshot()["snapshot_id"]
+    assert backup.snapshot().snapshot_id
     second = backup.status.section("backup")["repository_size"]
     assert second >= first + 256 * 1024
     assert backup.status.section("backup")["snapshot_count"] == 2
@@ -191,7 +196,7 @@ def test_failed_restore_protects_history(
     good.boot_restore()
     populate(home)
     expected = kept(home)
-    good_id = good.snapshot()["snapshot_id"]
+    good_id = good.snapshot().snapshot_id
     assert good_id
 
     # Next boot: the container starts empty and the restore fails.
@@ -207,13 +212,13 @@ def test_failed_restore_protects_history(
     (home / ".openclaw").mkdir()
     (home / ".openclaw" / "openclaw.json").write_text("{}\n")
     taken = bad.snapshot()
-    assert taken["ok"]
-    assert taken["snapshot_id"]
+    assert taken.ok
+    assert taken.snapshot_id
     # ...but retention, even with keep-last 1, is refused while protected.
-    assert bad.apply_retention(force=True)["reason"].startswith("protected")
+    assert bad.apply_retention(force=True).reason.startswith("protected")
     snaps = restic_snapshots(bad)
-    assert {s["short_id"] for s in snaps} >= {good_id[:8], taken["snapshot_id"][:8]}
-    protected_snap = next(s for s in snaps if TAG_RESTORE_FAILED in s["tags"])
+    assert {s.short_id for s in snaps} >= {good_id[:8], taken.snapshot_id[:8]}
+    protected_snap = next(s for s in snaps if TAG_RESTORE_FAILED in s.tags)
 
     # The next healthy boot restores the last good snapshot, not the empty one...
     wipe(home)
@@ -222,10 +227,10 @@ def test_failed_restore_protects_history(
     assert tree(home) == expected
     # ...and its retention (keep-last 1) still never forgets the protected session's snapshot.
     (home / ".openclaw" / "workspace" / "notes" / "todo.md").write_text("- newer\n")
-    assert healthy.snapshot()["snapshot_id"]
-    assert healthy.apply_retention(force=True)["ok"]
-    remaining = {s["id"] for s in restic_snapshots(healthy)}
-    assert protected_snap["id"] in remaining
+    assert healthy.snapshot().snapshot_id
+    assert healthy.apply_retention(force=True).ok
+    remaining = {s.id for s in restic_snapshots(healthy)}
+    assert protected_snap.id in remaining
 
 
 def running_restic_backup(repo_hint: str) -> int | None:
@@ -250,7 +255,7 @@ def test_kill_9_during_snapshot_leaves_repository_usable(
     backup.boot_restore()
     populate(home)
     expected = kept(home)
-    first = backup.snapshot()["snapshot_id"]
+    first = backup.snapshot().snapshot_id
     assert first
 
     # Enough new data that the snapshot is still uploading when it is killed.
@@ -284,7 +289,7 @@ def test_kill_9_during_snapshot_leaves_repository_usable(
     after = make_backup(backup_env, fresh=False)
     # What the next boot does first: drop the killed process's stale lock.
     after.ensure_repository()
-    check = after.restic("check", timeout=300, check=False)
+    check = after.restic.run("check", timeout=300, check=False)
     assert check.returncode == 0, check.stderr
     # The previous snapshot restores exactly, and the next snapshot works.
     shutil.rmtree(big)
@@ -305,43 +310,6 @@ def test_kill_9_during_snapshot_leaves_repository_usable(
     assert retry["snapshot_id"]
 
 
-def test_one_shot_commands_print_json(
-    backup_env: dict[str, str], home: Path, restic_bin: str
-) -> None:
-    def boot(*args: str) -> dict[str, object]:
-        proc = subprocess.run(
-            [sys.executable, str(BOOT), *args],
-            env=backup_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        for value in SECRETS.values():
-            assert value not in proc.stdout + proc.stderr
-        result: dict[str, object] = json.loads(proc.stdout)
-        return result
-
-    make_backup(backup_env).boot_restore()
-    populate(home, files=3)
-    taken = boot("snapshot")
-    assert taken["ok"] is True
-    assert taken["skipped"] is False
-    listed = boot("snapshots")["snapshots"]
-    assert isinstance(listed, list)
-    assert len(listed) == 1
-    assert {"id", "short_id", "time", "paths", "tags"} <= set(listed[0])
-    wipe(home)
-    restored = boot("restore", "latest")
-    assert restored["ok"] is True
-    assert restored["error"] is None
-    assert (home / ".openclaw" / "workspace" / "notes" / "todo.md").exists()
-    missing = boot("restore", "deadbeef")
-    assert missing["ok"] is False
-    assert missing["error"] == "no such snapshot"
-    status = boot("status")
-    assert status["backup"]["configured"] is True  # type: ignore[index]
-
-
 def test_process_restart_in_same_container_keeps_local_state(
     backup_env: dict[str, str], home: Path, tmp_path: Path, restic_bin: str
 ) -> None:
@@ -349,7 +317,7 @@ def test_process_restart_in_same_container_keeps_local_state(
     first = make_backup({**backup_env, "RESTIC_BIN": str(failing_restic(tmp_path, restic_bin))})
     first.boot_restore()
     populate(home, files=2)
-    assert first.snapshot()["ok"]
+    assert first.snapshot().ok
     wipe_marker = home / ".openclaw" / "workspace" / "local-only.md"
     wipe_marker.write_text("not in any snapshot yet\n")
     previous = first.status.snapshot()
