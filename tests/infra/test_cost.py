@@ -13,6 +13,7 @@ import pytest
 from infra import cost
 from infra.components.cost_guard import CostGuard, CostGuardArgs
 from infra.cost import CostInputs, CostModelError, estimate
+from infra.mock_run import RecordingMocks
 from infra.sleep_warnings import chat_channels, sleep_warnings
 from infra.values import NEVER, CronSchedule, SleepAfter
 
@@ -205,25 +206,9 @@ def test_output_is_plain_json_with_camel_case_keys() -> None:
     assert all(str(url).startswith("https://") for url in sources.values())
 
 
-class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(
-        self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str | None, dict[str, Any]]:
-        self.registered.append(args)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
 def test_cost_guard_exposes_estimate_and_budget() -> Any:
-    pulumi.runtime.set_mocks(_Mocks(), preview=True)
+    pulumi.runtime.set_mocks(RecordingMocks(), preview=True)
     guard = CostGuard("cost", CostGuardArgs(inputs=ALWAYS_ON_STANDARD_1, budget_usd=40))
     assert guard.cost.monthly_usd == pytest.approx(34.65, abs=0.01)
 

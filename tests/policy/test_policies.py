@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra import cost
 from infra.components.cost_guard import CostGuard, CostGuardArgs
+from infra.mock_run import RecordingMocks
 from infra.values import NEVER
 from policy import openclaw_policies as p
 from tests.policy.policy_engine import Analyzer, Registration, preview
@@ -145,20 +147,17 @@ def test_pack_defaults_agree_with_the_cost_model() -> None:
     assert p.COST_GUARD_TYPE == CostGuard.TYPE
 
 
-class _CaptureMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.inputs: dict[str, dict[str, Any]] = {}
+@dataclass
+class _CaptureMocks(RecordingMocks):
+    """The offline plan's mocks, keeping each type's last inputs."""
+
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str | None, dict[str, Any]]:
+    ) -> tuple[str | None, dict[Any, Any]]:
         self.inputs[args.typ] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        return super().new_resource(args)
 
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
