@@ -138,31 +138,39 @@ class ContainerChecks(VerifierBase):
     def check_channels(self) -> tuple[str, dict[str, Any]]:
         self._needs_token()
         status = self.status if self.status is not None else self._status()
-        if "channels" not in status:
+        if "channels" not in status and "channels_error" not in status:
             raise Skipped("this deployment's /api/status reports no channel state")
         started = self.clock()
         while True:
-            states = channel_states(status.get("channels"))
-            configured = [s for s in states if s["configured"]]
-            if not configured:
+            # No `channels` but a `channels_error`: the Worker could not ask the boot code yet
+            # (gateway starting); `connecting`/`unknown`: the boot code has not seen it settle.
+            states = channel_states(status["channels"]) if "channels" in status else None
+            configured = [s for s in states or [] if s["configured"]]
+            if states is not None and not configured:
                 raise Skipped("no chat channel is configured")
             pending = [s for s in configured if s["state"] in PENDING_CHANNEL_STATES]
+            waiting = (
+                str(status.get("channels_error") or "no channel state")
+                if states is None
+                else ", ".join(f"{s['name']} {s['state']}" for s in pending)
+            )
             elapsed = self.clock() - started
-            if not pending or elapsed >= CHANNEL_WAIT_SECONDS:
+            if not waiting or elapsed >= CHANNEL_WAIT_SECONDS:
                 break
-            names = ", ".join(f"{s['name']} {s['state']}" for s in pending)
-            self.say(f"    ... {names} after {elapsed:.0f} s")
+            self.say(f"    ... {waiting} after {elapsed:.0f} s")
             self.sleep(POLL_SECONDS)
             status = self._status()
+        fix = (
+            "check the channel's token (e.g. `pulumi config set --secret "
+            "DISCORD_BOT_TOKEN`, `pulumi up`), then restart the gateway from /_admin/"
+        )
+        if states is None:
+            raise Failed(f"no channel state after {CHANNEL_WAIT_SECONDS:.0f} s: {waiting}", fix)
         down = [s for s in configured if not s["connected"]]
         facts = {"channels": states}
         if down:
             what = "; ".join(f"{s['name']}: {s['detail'] or 'not connected'}" for s in down)
-            raise Failed(
-                f"not connected: {what}",
-                "check the channel's token (e.g. `pulumi config set --secret "
-                "DISCORD_BOT_TOKEN`, `pulumi up`), then restart the gateway from /_admin/",
-            )
+            raise Failed(f"not connected: {what}", fix)
         return ", ".join(f"{s['name']} connected" for s in configured), facts
 
     def check_backups(self) -> tuple[str, dict[str, Any]]:

@@ -127,10 +127,11 @@ def test_every_check_that_applies_locally_passes(passing: Run) -> None:
     assert passing.doc["$verify"]["passed"] is True
     lines = passing.stdout.splitlines()
     assert lines[0].endswith("(local stack)")
-    # Each check is printed as it runs, then its outcome with its duration.
+    # Each check is printed as it runs, then what it waits for (`    ... `), then its outcome.
     for number, check in enumerate(passing.doc["$verify"]["checks"], 1):
         start = lines.index(f"[{number}/10] {check['title']} ...")
-        outcome = lines[start + 1].strip()
+        after = (line.strip() for line in lines[start + 1 :] if not line.startswith("    ... "))
+        outcome = next(after)
         if check["status"] == "ok":
             assert outcome.startswith("ok (")
         else:

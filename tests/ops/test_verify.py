@@ -218,6 +218,7 @@ def test_the_channels_check_waits_for_a_connecting_channel_and_then_judges_it() 
     now = [0.0]
     answers = [
         {"channels": {"discord": {"state": "unknown", "reason": "gateway not answering"}}},
+        {"state": "starting", "channels_error": "the gateway is starting: channel state follows"},
         {"channels": {"discord": {"state": "connecting"}, "slack": {"state": "not_configured"}}},
         {"channels": {"discord": {"state": "connected"}, "slack": {"state": "not_configured"}}},
     ]
@@ -229,7 +230,10 @@ def test_the_channels_check_waits_for_a_connecting_channel_and_then_judges_it() 
     check._status = lambda: answers.pop(0)  # type: ignore[method-assign]
     assert check.check_channels()[0] == "discord connected"
     assert answers == []
-    assert "discord connecting after 3 s" in check.out.getvalue()  # type: ignore[attr-defined]
+    said = check.out.getvalue()  # type: ignore[attr-defined]
+    assert "discord unknown after 0 s" in said
+    assert "the gateway is starting: channel state follows after 3 s" in said
+    assert "discord connecting after 6 s" in said
 
     # A channel that stays `connecting` is judged when the wait is over, with its state.
     check.status = {"channels": {"discord": {"state": "connecting"}}}
