@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from infra.catalog import Catalog
+from infra.instance_types import memory_problem
 
 NAMESPACE = "openclaw-edge"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -409,6 +410,8 @@ def load_config(  # noqa: PLR0912, PLR0915 (one flat pass over every key reads b
     protect_bucket = r.boolean("protectBucket", True)
 
     instance_type = r.choice("instanceType", "standard-1", INSTANCE_TYPES)
+    if (too_small := memory_problem(instance_type)) is not None:
+        r.fail("instanceType", too_small)
     max_instances = r.integer("maxInstances", 1, 1, 100)
     sleep_after = r.text("sleepAfter", "never") or "never"
     r.matching("sleepAfter", sleep_after, SLEEP_AFTER, "never or a duration like 10m, 2h, 90s")
