@@ -217,30 +217,38 @@ def log_path(stack: Stack) -> Path:
     return stack.config.logs_dir / "bare-gateway.log"
 
 
-def lever_boots(stack: BenchStack, reps: int) -> tuple[list[BootTiming], list[MemoryUse]]:
+def lever_boots(
+    stack: BenchStack, reps: int
+) -> tuple[list[float], list[BootTiming], list[MemoryUse]]:
     """Container-like cold starts (state wiped and restored from the latest snapshot, an empty
-    temp dir), the levers added one at a time; after each step's last start, one chat and the
-    gateway's memory."""
+    temp dir), the levers added one at a time, interleaved with the stock gateway so that a
+    change in the machine's load touches every row alike; after each step's last start, one
+    chat and the gateway's memory."""
+    stock: list[float] = []
     boots: list[BootTiming] = []
     memory: list[MemoryUse] = []
     scratch: list[Path] = []
     try:
-        for label, on in LEVER_STEPS:
-            for _ in range(reps):
+        for rep in range(reps):
+            stack.stop(["boot"])
+            say(f"stock gateway start ({rep + 1}/{reps})")
+            stock += bare_gateway_start(stack, 1)
+            for label, on in LEVER_STEPS:
                 stack.stop(["boot"])
                 stack.wipe_gateway_state()
                 tmp = Path(tempfile.mkdtemp(prefix="bench-tmp-", dir=stack.config.state_dir))
                 scratch.append(tmp)
                 off = {name: value for name, value in LEVERS_OFF.items() if name not in on}
                 stack.extra_boot_env = {**off, "TMPDIR": str(tmp)}
-                say(f"cold start: {label}")
+                say(f"cold start ({rep + 1}/{reps}): {label}")
                 boots.append(timed_boot(stack, label))
-            memory.append(chat_memory(stack, label))
+                if rep == reps - 1:
+                    memory.append(chat_memory(stack, label))
     finally:
         stack.extra_boot_env = {}
         for tmp in scratch:
             shutil.rmtree(tmp, ignore_errors=True)
-    return boots, memory
+    return stock, boots, memory
 
 
 # --- memory -----------------------------------------------------------------------------------
@@ -611,8 +619,6 @@ def run(quick: bool, port_offset: int = 0) -> tuple[str, dict[str, Any]]:
     reps = 1 if quick else 3
     try:
         stack.start(["s3", "access", "llm", "discord", "telegram"])
-        say(f"stock gateway start x{reps}")
-        bare = bare_gateway_start(stack, reps)
         say("boot code, first boot (empty R2)")
         boots = [timed_boot(stack, "boot code, first boot (empty bucket: init)")]
         say("snapshot cost")
@@ -622,7 +628,7 @@ def run(quick: bool, port_offset: int = 0) -> tuple[str, dict[str, Any]]:
         proxy_rows, rpc_rows = proxy_overhead(stack, quick)
         overhead = worker_overhead(stack, reps, quick)
         stack.stop(["worker"])
-        levers, memory = lever_boots(stack, reps)
+        bare, levers, memory = lever_boots(stack, reps)
         boots += levers
         stack.stop(["boot"])
         boots.append(timed_boot(stack, "boot code, state kept (restart)"))
