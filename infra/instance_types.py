@@ -32,7 +32,7 @@ INSTANCE_TYPES: Final[tuple[InstanceType, ...]] = (
 )
 ALIASES: Final[dict[str, str]] = {"dev": "lite", "standard": "standard-1"}
 
-MEASURED_GATEWAY_PEAK_MIB: Final = 1100
+MEASURED_GATEWAY_PEAK_MIB: Final = 1930
 """Peak RSS of the OpenClaw gateway (its whole process group, sum of each process's VmHWM) with
 Discord and Telegram on and one chat answered, every start-up lever on: `make bench`, the run
 of 2026-12-02 in docs/benchmarks.md ("Gateway memory after one Telegram chat"), rounded up."""
