@@ -346,8 +346,9 @@ def build(settings: Settings, *, with_overrides: bool = True) -> tuple[JsonObjec
 # every provider the config names, anthropic and openai (the stack's providers), every
 # `plugins.entries.<id>` not disabled, every `plugins.slots` choice and every plugin activated by
 # a config path that is present. A `plugins.allow` from the user (overrides or the file) stays,
-# with the configured channels' and providers' plugins added. OPENCLAW_EDGE_PLUGIN_ALLOWLIST=off
-# writes none (OpenClaw's default: all enabled-by-default plugins).
+# with the configured channels' and providers' plugins added. Opt-in (OPENCLAW_EDGE_PLUGIN_
+# ALLOWLIST=on): in `make bench` it did not shorten the cold start or lower the memory beyond the
+# noise (docs/benchmarks.md), so by default none is written (OpenClaw's default set loads).
 ALLOWLIST_ENV = "OPENCLAW_EDGE_PLUGIN_ALLOWLIST"
 PROVIDER_CATEGORIES = frozenset({"models", "media", "voice"})
 STACK_PROVIDERS = ("anthropic", "openai")
@@ -437,9 +438,9 @@ def default_plugins(
 
 
 def plugin_allowlist(settings: Settings, config: Mapping[str, Any]) -> list[str] | None:
-    """The `plugins.allow` to write, or None to leave the key as it is (lever off, or no
+    """The `plugins.allow` to write, or None to leave the key as it is (not switched on, or no
     manifests found: never guess an allowlist)."""
-    if settings.get(ALLOWLIST_ENV).lower() == "off":
+    if settings.get(ALLOWLIST_ENV).lower() != "on":
         return None
     found = plugins.manifests(openclaw_package(settings), plugins.plugin_dir(settings))
     if not found:
@@ -502,7 +503,8 @@ def validate(
 # plugins whose schemas judge the channel blocks, and which referenced ${VAR}s are set, so a
 # boot whose inputs hash to the key of the last *successful* validation skips it. Only a valid
 # file is ever recorded: a bad override changes the text, misses the cache and fails loudly on
-# every boot. OPENCLAW_EDGE_CONFIG_VALIDATION=always validates on every boot regardless.
+# every boot. The last VALIDATED_KEEP valid keys are kept. OPENCLAW_EDGE_CONFIG_VALIDATION=always
+# validates on every boot regardless.
 VALIDATION_ENV = "OPENCLAW_EDGE_CONFIG_VALIDATION"
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -534,9 +536,9 @@ def validation_key(settings: Settings, text: str) -> str:
     only whether each referenced variable is set)."""
     digest = hashlib.sha256(text.encode("utf-8"))
     package = openclaw_package(settings)
-    if package is not None:
-        stat = (package / "package.json").stat()
-        digest.update(f"\0openclaw {package} {stat.st_mtime_ns} {stat.st_size}".encode())
+    if package is not None:  # its package.json names the release (npm's mtimes are all equal)
+        manifest = hashlib.sha256((package / "package.json").read_bytes()).hexdigest()
+        digest.update(f"\0openclaw {package} {manifest}".encode())
     else:
         digest.update(f"\0openclaw-bin {settings.openclaw_bin}".encode())
     for plugin in plugins.installed(plugins.plugin_dir(settings)):
@@ -546,18 +548,41 @@ def validation_key(settings: Settings, text: str) -> str:
     return digest.hexdigest()
 
 
-def _cached_warnings(settings: Settings, key: str) -> list[str] | None:
-    """The warnings of the last successful validation if its key is `key`, else None."""
-    if settings.get(VALIDATION_ENV).lower() == "always":
-        return None
+VALIDATED_KEEP = 4
+"""Valid configurations remembered (switching an override off and on again costs nothing)."""
+
+
+def _validated(settings: Settings) -> dict[str, list[str]]:
+    """key → warnings of the last VALIDATED_KEEP successful validations (oldest first)."""
     try:
         record = _read_json(_validated_record(settings))
     except (OSError, ValueError):
+        return {}
+    entries = record.get("valid") if isinstance(record, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    found: dict[str, list[str]] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            warnings = entry.get("warnings")
+            found[entry["key"]] = [str(w) for w in warnings] if isinstance(warnings, list) else []
+    return found
+
+
+def _cached_warnings(settings: Settings, key: str) -> list[str] | None:
+    """The warnings of a successful validation with key `key`, else None."""
+    if settings.get(VALIDATION_ENV).lower() == "always":
         return None
-    if not isinstance(record, dict) or record.get("key") != key:
-        return None
-    warnings = record.get("warnings")
-    return [str(item) for item in warnings] if isinstance(warnings, list) else []
+    return _validated(settings).get(key)
+
+
+def _remember_valid(settings: Settings, key: str, warnings: list[str]) -> None:
+    known = _validated(settings)
+    known.pop(key, None)
+    known[key] = warnings
+    kept = list(known.items())[-VALIDATED_KEEP:]
+    entries = [{"key": k, "warnings": w} for k, w in kept]
+    atomic_write(_validated_record(settings), json.dumps({"valid": entries}, indent=1) + "\n")
 
 
 def _validate_cached(
@@ -573,8 +598,7 @@ def _validate_cached(
     result.valid, result.issues, result.warnings = validate(settings, env)
     result.validation = "ran"
     if result.valid:
-        record = json.dumps({"key": key, "warnings": result.warnings}) + "\n"
-        atomic_write(_validated_record(settings), record)
+        _remember_valid(settings, key, result.warnings)
     return result
 
 

@@ -236,7 +236,12 @@ def test_the_record_holds_no_secret(home: Path, tmp_path: Path) -> None:
 
 
 def allow(home: Path, **extra: str) -> list[str] | None:
-    env = {**base_env(home), "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS), **extra}
+    env = {
+        **base_env(home),
+        "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS),
+        config.ALLOWLIST_ENV: "on",
+        **extra,
+    }
     built, _paths = config.build(load(env))
     plugins_section: Any = built.get("plugins") or {}
     value = plugins_section.get("allow")
@@ -289,15 +294,20 @@ def test_a_users_allowlist_is_kept_but_never_without_a_configured_channel(home: 
     assert "canvas" not in allowed  # the user's choice otherwise stands
 
 
-def test_switched_off_writes_no_allowlist(home: Path) -> None:
-    assert allow(home, **{config.ALLOWLIST_ENV: "off"}) is None
+@pytest.mark.parametrize("value", ["off", ""])
+def test_unless_switched_on_no_allowlist_is_written(home: Path, value: str) -> None:
+    assert allow(home, **{config.ALLOWLIST_ENV: value}) is None
 
 
 def test_a_removed_channel_leaves_the_allowlist_on_the_next_boot(
     home: Path, tmp_path: Path
 ) -> None:
     bin_path, _calls_file = fake_openclaw(tmp_path)
-    env = {**_env(home, bin_path), "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS)}
+    env = {
+        **_env(home, bin_path),
+        "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS),
+        config.ALLOWLIST_ENV: "on",
+    }
     # The fake package has no bundled manifests: point the package lookup at the real one.
     real = {
         **env,
@@ -313,7 +323,10 @@ def test_a_removed_channel_leaves_the_allowlist_on_the_next_boot(
 
 def test_without_manifests_no_allowlist_is_guessed(home: Path, tmp_path: Path) -> None:
     bin_path, _calls_file = fake_openclaw(tmp_path)
-    env = {**_env(home, bin_path), "OPENCLAW_EDGE_PLUGIN_DIR": str(tmp_path / "none")}
+    env = {
+        **_env(home, bin_path),
+        "OPENCLAW_EDGE_PLUGIN_DIR": str(tmp_path / "none"),
+        config.ALLOWLIST_ENV: "on",
+    }
     built, _paths = config.build(load(env))
     assert "allow" not in (built.get("plugins") or {})
-    assert os.environ.get("OPENCLAW_EDGE_PLUGIN_ALLOWLIST") is None
