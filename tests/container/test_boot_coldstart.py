@@ -211,6 +211,28 @@ def test_any_changed_input_validates_again(home: Path, tmp_path: Path, change: s
     assert _calls(calls) == before + 1
 
 
+def test_switching_back_to_a_config_validated_before_costs_nothing(
+    home: Path, tmp_path: Path
+) -> None:
+    bin_path, calls = fake_openclaw(tmp_path)
+    plain = _env(home, bin_path)
+    with_override = {
+        **plain,
+        "OPENCLAW_CONFIG_OVERRIDES": json.dumps({"gateway": {"controlUi": {"basePath": "/x"}}}),
+    }
+    config.write(load(plain))
+    config.write(load(with_override))
+    assert _calls(calls) == 2
+    assert config.write(load(plain)).validation == "cached"
+    assert config.write(load(with_override)).validation == "cached"
+    assert _calls(calls) == 2
+    # Only the last VALIDATED_KEEP valid configurations are remembered.
+    for n in range(config.VALIDATED_KEEP):
+        other = json.dumps({"gateway": {"controlUi": {"basePath": f"/n{n}"}}})
+        config.write(load({**plain, "OPENCLAW_CONFIG_OVERRIDES": other}))
+    assert config.write(load(plain)).validation == "ran"
+
+
 def test_a_bad_override_fails_loudly_on_every_boot(home: Path, tmp_path: Path) -> None:
     bin_path, calls = fake_openclaw(tmp_path)
     env = _env(home, bin_path, OPENCLAW_CONFIG_OVERRIDES=json.dumps({"notAKey": True}))
