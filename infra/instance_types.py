@@ -32,10 +32,11 @@ INSTANCE_TYPES: Final[tuple[InstanceType, ...]] = (
 )
 ALIASES: Final[dict[str, str]] = {"dev": "lite", "standard": "standard-1"}
 
-MEASURED_GATEWAY_PEAK_MIB: Final = 1930
+MEASURED_GATEWAY_PEAK_MIB: Final = 1990
 """Peak RSS of the OpenClaw gateway (its whole process group, sum of each process's VmHWM) with
-Discord and Telegram on and one chat answered, every start-up lever on: `make bench`, the run
-of 2026-12-02 in docs/benchmarks.md ("Gateway memory after one Telegram chat"), rounded up."""
+Discord and Telegram on and one chat answered: the highest of the three `make bench` runs of
+2026-12-02 in docs/benchmarks.md ("Gateway memory after one Telegram chat"; 1804-1985 MiB over
+every lever combination), rounded up."""
 
 MARGIN: Final = 1.25
 """Head room on top of the gateway: +25 % for the boot code, the runtime and the agent's tools."""
