@@ -327,13 +327,18 @@ def build(settings: Settings, *, with_overrides: bool = True) -> tuple[JsonObjec
         remove_path(config, path)
     managed = render(settings)
     extra = overrides(settings) if with_overrides else {}
+    section = config.get("plugins")
+    users_file_list = isinstance(section, dict) and isinstance(section.get("allow"), list)
     deep_merge(config, managed)
     deep_merge(config, extra)
     paths = {*leaf_paths(managed), *leaf_paths(extra)}
     allow = plugin_allowlist(settings, config)
     if allow is not None:
         config.setdefault("plugins", {})["allow"] = allow
-        paths.add(("plugins", "allow"))
+        extra_section = extra.get("plugins")
+        from_overrides = isinstance(extra_section, Mapping) and "allow" in extra_section
+        if from_overrides or not users_file_list:
+            paths.add(("plugins", "allow"))  # ours (or the overrides'): rewritten every boot
     written = [list(path) for path in sorted(paths)]
     return scrub_secrets(config, settings.env), written
 

@@ -316,6 +316,25 @@ def test_a_users_allowlist_is_kept_but_never_without_a_configured_channel(home: 
     assert "canvas" not in allowed  # the user's choice otherwise stands
 
 
+def test_a_list_the_user_wrote_into_the_file_survives_the_next_boot(home: Path) -> None:
+    env = {
+        **base_env(home),
+        "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS),
+        config.ALLOWLIST_ENV: "on",
+        **CHANNELS,
+    }
+    (home / ".openclaw").mkdir()
+    (home / ".openclaw" / "openclaw.json").write_text(
+        json.dumps({"plugins": {"allow": ["canvas"]}})
+    )
+    for _boot in range(2):
+        config.write(load(env), check=False)
+        written = json.loads((home / ".openclaw" / "openclaw.json").read_text())
+        assert written["plugins"]["allow"][0] == "canvas"
+        assert {"discord", "telegram", "slack"} <= set(written["plugins"]["allow"])
+        assert "browser" not in written["plugins"]["allow"]
+
+
 @pytest.mark.parametrize("value", ["off", ""])
 def test_unless_switched_on_no_allowlist_is_written(home: Path, value: str) -> None:
     assert allow(home, **{config.ALLOWLIST_ENV: value}) is None
