@@ -247,6 +247,8 @@ class Stack:
                 "BACKUP_INTERVAL_SECONDS": str(cfg.backup_interval_seconds),
                 "WORKER_URL": cfg.url("worker").rstrip("/"),
                 "OPENCLAW_EDGE_PLUGIN_DIR": str(self.plugin_dir()),
+                # scripts/install-openclaw builds it (the image's /opt/openclaw-edge/compile-cache)
+                "OPENCLAW_EDGE_COMPILE_CACHE": str(ROOT / ".venv/openclaw/compile-cache"),
             }
         )
         if cfg.channels:

@@ -27,6 +27,7 @@ from infra.catalog import Catalog
 from infra.config_errors import ConfigError, Problems, problems_of, unknown_key_problems
 from infra.config_fields import Bool, Lower, Number, StringList, StringMap, Whole, parsed
 from infra.config_source import NAMESPACE, ConfigSource, DictSource, PulumiSource
+from infra.instance_types import memory_problem
 from infra.outputs import BUDGET_USD
 from infra.stack_config import (
     AccessSettings,
@@ -255,6 +256,13 @@ class ConfigModel(BaseModel):
                 f"got {hostname!r}"
             )
         return hostname
+
+    @field_validator("instance_type")
+    @classmethod
+    def _holds_the_gateway(cls, name: str) -> str:
+        if (too_small := memory_problem(name)) is not None:
+            raise ValueError(too_small)
+        return name
 
     @field_validator("ssm_prefix")
     @classmethod

@@ -18,7 +18,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 20_000,
-    // Test files share workers: the only module state is the JWKS cache, keyed by URL.
+    // Test files share workers: the module state is the JWKS cache (keyed by URL) and the
+    // verified-token cache (keyed by token, audience, issuer and JWKS URL).
     isolate: false,
   },
 });

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from . import compile_cache
 from .logs import OutputPump
 from .settings import BACKUP_ONLY_ENV_NAMES, Settings
 from .status import Status
@@ -28,7 +29,10 @@ log = logging.getLogger("openclaw-edge.gateway")
 
 
 def gateway_env(env: Mapping[str, str]) -> dict[str, str]:
-    return {key: value for key, value in env.items() if key not in BACKUP_ONLY_ENV_NAMES}
+    """The gateway's environment: no backup credentials; NODE_COMPILE_CACHE at the image's
+    prebuilt cache when it is usable (compile_cache.child_env)."""
+    plain = {key: value for key, value in env.items() if key not in BACKUP_ONLY_ENV_NAMES}
+    return compile_cache.child_env(plain)
 
 
 def exit_code(returncode: int) -> int:

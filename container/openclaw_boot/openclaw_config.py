@@ -9,8 +9,11 @@ while keys a user (or OpenClaw itself) added elsewhere are kept. Secrets are wri
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import plugins
+from . import compile_cache, plugins
 from .settings import BACKUP_ONLY_ENV_NAMES, SECRET_ENV_NAMES, Settings, split_list
 
 JsonObject = dict[str, Any]
@@ -297,6 +300,8 @@ class WriteResult:
     valid: bool | None = None
     issues: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    validation: str = "skipped"
+    """ran | cached (the same inputs validated before) | skipped (check=False)."""
 
 
 def _managed_record(settings: Settings) -> Path:
@@ -322,10 +327,135 @@ def build(settings: Settings, *, with_overrides: bool = True) -> tuple[JsonObjec
         remove_path(config, path)
     managed = render(settings)
     extra = overrides(settings) if with_overrides else {}
+    section = config.get("plugins")
+    users_file_list = isinstance(section, dict) and isinstance(section.get("allow"), list)
     deep_merge(config, managed)
     deep_merge(config, extra)
-    written = [list(path) for path in sorted({*leaf_paths(managed), *leaf_paths(extra)})]
+    paths = {*leaf_paths(managed), *leaf_paths(extra)}
+    allow = plugin_allowlist(settings, config)
+    if allow is not None:
+        config.setdefault("plugins", {})["allow"] = allow
+        extra_section = extra.get("plugins")
+        from_overrides = isinstance(extra_section, Mapping) and "allow" in extra_section
+        if from_overrides or not users_file_list:
+            paths.add(("plugins", "allow"))  # ours (or the overrides'): rewritten every boot
+    written = [list(path) for path in sorted(paths)]
     return scrub_secrets(config, settings.env), written
+
+
+# --- plugins.allow ------------------------------------------------------------------------------
+# OpenClaw loads every bundled plugin that is enabled by default unless `plugins.allow` lists the
+# ones to load. The boot code writes that list from the plugins' own manifests and the config it
+# just built: everything enabled by default except model/media/voice provider plugins the config
+# does not use and whose key is not in the environment; plus every configured channel's plugin,
+# every provider the config names, anthropic and openai (the stack's providers), every
+# `plugins.entries.<id>` not disabled, every `plugins.slots` choice and every plugin activated by
+# a config path that is present. A `plugins.allow` from the user (overrides or the file) stays,
+# with the configured channels' and providers' plugins added. Opt-in (OPENCLAW_EDGE_PLUGIN_
+# ALLOWLIST=on): in `make bench` it did not shorten the cold start or lower the memory beyond the
+# noise (docs/benchmarks.md), so by default none is written (OpenClaw's default set loads).
+ALLOWLIST_ENV = "OPENCLAW_EDGE_PLUGIN_ALLOWLIST"
+PROVIDER_CATEGORIES = frozenset({"models", "media", "voice"})
+STACK_PROVIDERS = ("anthropic", "openai")
+
+
+def _has_path(tree: Mapping[str, Any], dotted: str) -> bool:
+    node: Any = tree
+    for key in dotted.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _used_providers(config: Mapping[str, Any]) -> set[str]:
+    used: set[str] = set(STACK_PROVIDERS)
+    models = config.get("models")
+    providers = models.get("providers") if isinstance(models, Mapping) else None
+    if isinstance(providers, Mapping):
+        used.update(str(name) for name in providers)
+    agents = config.get("agents")
+    defaults = agents.get("defaults") if isinstance(agents, Mapping) else None
+    model = defaults.get("model") if isinstance(defaults, Mapping) else None
+    refs: list[Any] = []
+    if isinstance(model, str):
+        refs.append(model)
+    elif isinstance(model, Mapping):
+        refs.append(model.get("primary"))
+        fallbacks = model.get("fallbacks")
+        refs += fallbacks if isinstance(fallbacks, list) else []
+    used.update(ref.split("/", 1)[0] for ref in refs if isinstance(ref, str) and "/" in ref)
+    return used
+
+
+def _configured_channels(config: Mapping[str, Any]) -> set[str]:
+    channels = config.get("channels")
+    if not isinstance(channels, Mapping):
+        return set()
+    return {
+        str(name)
+        for name, block in channels.items()
+        if not (isinstance(block, Mapping) and block.get("enabled") is False)
+    }
+
+
+def required_plugins(
+    config: Mapping[str, Any], manifests: list[plugins.Manifest], env: Mapping[str, str]
+) -> set[str]:
+    """Plugin ids the config cannot do without: its channels' and providers' plugins, entries
+    not disabled, slot choices (never left out of any allowlist)."""
+    channels, providers = _configured_channels(config), _used_providers(config)
+    needed = set(channels) | set(STACK_PROVIDERS)
+    for manifest in manifests:
+        if manifest.channels & channels or manifest.providers & providers:
+            needed.add(manifest.id)
+    section = config.get("plugins")
+    section = section if isinstance(section, Mapping) else {}
+    entries = section.get("entries")
+    if isinstance(entries, Mapping):
+        for name, entry in entries.items():
+            if not (isinstance(entry, Mapping) and entry.get("enabled") is False):
+                needed.add(str(name))
+    slots = section.get("slots")
+    if isinstance(slots, Mapping):
+        needed.update(value for value in slots.values() if isinstance(value, str) and value)
+    return needed
+
+
+def default_plugins(
+    config: Mapping[str, Any], manifests: list[plugins.Manifest], env: Mapping[str, str]
+) -> set[str]:
+    """OpenClaw's enabled-by-default set minus the provider plugins nothing here uses."""
+    providers = _used_providers(config)
+    chosen: set[str] = {"memory-core"}  # the default `memory` slot (kind: memory)
+    for manifest in manifests:
+        if any(_has_path(config, path) for path in manifest.config_paths):
+            chosen.add(manifest.id)
+            continue
+        if not manifest.enabled_by_default:
+            continue
+        provider_plugin = bool(manifest.categories & PROVIDER_CATEGORIES)
+        used = bool(manifest.providers & providers) or any(env.get(n) for n in manifest.env_vars)
+        keyless = not manifest.providers and not manifest.env_vars  # e.g. Edge TTS, talk-voice
+        if not provider_plugin or used or keyless:
+            chosen.add(manifest.id)
+    return chosen
+
+
+def plugin_allowlist(settings: Settings, config: Mapping[str, Any]) -> list[str] | None:
+    """The `plugins.allow` to write, or None to leave the key as it is (not switched on, or no
+    manifests found: never guess an allowlist)."""
+    if settings.get(ALLOWLIST_ENV).lower() != "on":
+        return None
+    found = plugins.manifests(openclaw_package(settings), plugins.plugin_dir(settings))
+    if not found:
+        return None
+    needed = required_plugins(config, found, settings.env)
+    section = config.get("plugins")
+    current = section.get("allow") if isinstance(section, Mapping) else None
+    if isinstance(current, list):  # the user's own list: kept, never missing what is needed
+        return [*current, *sorted(needed - {str(item) for item in current})]
+    return sorted(needed | default_plugins(config, found, settings.env))
 
 
 def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
@@ -347,7 +477,9 @@ def validate(
     settings: Settings, env: Mapping[str, str], timeout: float = 60
 ) -> tuple[bool, list[str], list[str]]:
     """Run the real `openclaw config validate --json`; (valid, issues, warnings)."""
-    child_env = {k: v for k, v in env.items() if k not in BACKUP_ONLY_ENV_NAMES}
+    child_env = compile_cache.child_env(
+        {k: v for k, v in env.items() if k not in BACKUP_ONLY_ENV_NAMES}
+    )
     try:
         proc = subprocess.run(
             [settings.openclaw_bin, "config", "validate", "--json"],
@@ -370,11 +502,117 @@ def validate(
     return bool(result.get("valid")), issues, warnings
 
 
+# --- validation cache -------------------------------------------------------------------------
+# `openclaw config validate` is a second full OpenClaw CLI start (3-6 s of every boot, see
+# docs/benchmarks.md). Its verdict depends only on the file's text, the OpenClaw release, the
+# plugins whose schemas judge the channel blocks, and which referenced ${VAR}s are set, so a
+# boot whose inputs hash to the key of the last *successful* validation skips it. Only a valid
+# file is ever recorded: a bad override changes the text, misses the cache and fails loudly on
+# every boot. The last VALIDATED_KEEP valid keys are kept. OPENCLAW_EDGE_CONFIG_VALIDATION=always
+# validates on every boot regardless.
+VALIDATION_ENV = "OPENCLAW_EDGE_CONFIG_VALIDATION"
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _validated_record(settings: Settings) -> Path:
+    return settings.edge_dir / "validated-config.json"
+
+
+def openclaw_package(settings: Settings) -> Path | None:
+    """The installed `openclaw` package directory behind OPENCLAW_BIN (a symlink into it)."""
+    found = shutil.which(settings.openclaw_bin, path=settings.env.get("PATH"))
+    if found is None:
+        return None
+    directory = Path(os.path.realpath(found)).parent
+    for candidate in (directory, *directory.parents):
+        manifest = candidate / "package.json"
+        if manifest.is_file():
+            try:
+                if json.loads(manifest.read_text(encoding="utf-8")).get("name") == "openclaw":
+                    return candidate
+            except (OSError, ValueError, AttributeError):
+                return None
+            return None
+    return None
+
+
+def validation_key(settings: Settings, text: str) -> str:
+    """Hash of everything `openclaw config validate` judges `text` with (never a secret value:
+    only whether each referenced variable is set)."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    package = openclaw_package(settings)
+    if package is not None:  # its package.json names the release (npm's mtimes are all equal)
+        manifest = hashlib.sha256((package / "package.json").read_bytes()).hexdigest()
+        digest.update(f"\0openclaw {package} {manifest}".encode())
+    else:
+        digest.update(f"\0openclaw-bin {settings.openclaw_bin}".encode())
+    for plugin in plugins.installed(plugins.plugin_dir(settings)):
+        digest.update(f"\0plugin {plugin.package}@{plugin.version} {plugin.path}".encode())
+    for name in sorted(set(REFERENCE.findall(text))):
+        digest.update(f"\0env {name}={'set' if settings.env.get(name) else 'unset'}".encode())
+    return digest.hexdigest()
+
+
+VALIDATED_KEEP = 4
+"""Valid configurations remembered (switching an override off and on again costs nothing)."""
+
+
+def _validated(settings: Settings) -> dict[str, list[str]]:
+    """key → warnings of the last VALIDATED_KEEP successful validations (oldest first)."""
+    try:
+        record = _read_json(_validated_record(settings))
+    except (OSError, ValueError):
+        return {}
+    entries = record.get("valid") if isinstance(record, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    found: dict[str, list[str]] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            warnings = entry.get("warnings")
+            found[entry["key"]] = [str(w) for w in warnings] if isinstance(warnings, list) else []
+    return found
+
+
+def _cached_warnings(settings: Settings, key: str) -> list[str] | None:
+    """The warnings of a successful validation with key `key`, else None."""
+    if settings.get(VALIDATION_ENV).lower() == "always":
+        return None
+    return _validated(settings).get(key)
+
+
+def _remember_valid(settings: Settings, key: str, warnings: list[str]) -> None:
+    known = _validated(settings)
+    known.pop(key, None)
+    known[key] = warnings
+    kept = list(known.items())[-VALIDATED_KEEP:]
+    entries = [{"key": k, "warnings": w} for k, w in kept]
+    atomic_write(_validated_record(settings), json.dumps({"valid": entries}, indent=1) + "\n")
+
+
+def _validate_cached(
+    settings: Settings, env: Mapping[str, str], result: WriteResult
+) -> WriteResult:
+    text = result.path.read_text(encoding="utf-8")
+    key = validation_key(settings, text)
+    cached = _cached_warnings(settings, key)
+    if cached is not None:
+        result.valid, result.issues, result.warnings = True, [], cached
+        result.validation = "cached"
+        return result
+    result.valid, result.issues, result.warnings = validate(settings, env)
+    result.validation = "ran"
+    if result.valid:
+        _remember_valid(settings, key, result.warnings)
+    return result
+
+
 def write(
     settings: Settings, env: Mapping[str, str] | None = None, *, check: bool = True
 ) -> WriteResult:
     """Link the image's channel plugins, render, write (only when the content changed) and
-    validate openclaw.json.
+    validate openclaw.json (skipped when the inputs equal those of the last successful
+    validation, see validation_key).
 
     If OPENCLAW_CONFIG_OVERRIDES make the file invalid, the file is written again without them
     so the gateway still starts; the result carries the validation issues either way.
@@ -386,11 +624,11 @@ def write(
     result = _write_once(settings, with_overrides=True, previous_text=previous_text)
     if not check:
         return result
-    result.valid, result.issues, result.warnings = validate(settings, env or settings.env)
+    result = _validate_cached(settings, env or settings.env, result)
     if not result.valid and result.overrides_applied:
         first_issues = result.issues
         result = _write_once(settings, with_overrides=False, previous_text=previous_text)
-        result.valid, result.issues, result.warnings = validate(settings, env or settings.env)
+        result = _validate_cached(settings, env or settings.env, result)
         result.issues = [f"overrides dropped: {issue}" for issue in first_issues] + result.issues
     return result
 

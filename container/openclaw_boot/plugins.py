@@ -88,3 +88,66 @@ def link(settings: Settings) -> Path | None:
     target.symlink_to(root, target_is_directory=True)
     log.info("channel plugins: %s -> %s", target, root)
     return root
+
+
+# --- plugin manifests (for the plugins.allow the boot code derives, config.plugin_allowlist) ----
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an `openclaw.plugin.json` says about when the plugin is needed (OpenClaw 2026.9.6
+    manifests: `id`, `categories`, `enabledByDefault`, `kind`, `providers`, `channels`,
+    `setup.providers[].envVars`, `activation.onConfigPaths`)."""
+
+    id: str
+    categories: frozenset[str]
+    enabled_by_default: bool
+    kind: str | None
+    providers: frozenset[str]
+    channels: frozenset[str]
+    env_vars: frozenset[str]
+    config_paths: tuple[str, ...]
+
+
+def _manifest(path: Path) -> Manifest | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None
+
+    def strings(value: object) -> list[str]:
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+    setup = raw.get("setup")
+    setup_providers = setup.get("providers") if isinstance(setup, dict) else None
+    env_vars = [
+        name
+        for provider in (setup_providers if isinstance(setup_providers, list) else [])
+        if isinstance(provider, dict)
+        for name in strings(provider.get("envVars"))
+    ]
+    activation = raw.get("activation")
+    config_paths = activation.get("onConfigPaths") if isinstance(activation, dict) else None
+    return Manifest(
+        id=raw["id"],
+        categories=frozenset(strings(raw.get("categories"))),
+        enabled_by_default=raw.get("enabledByDefault") is True,
+        kind=raw.get("kind") if isinstance(raw.get("kind"), str) else None,
+        providers=frozenset(strings(raw.get("providers"))),
+        channels=frozenset(strings(raw.get("channels"))),
+        env_vars=frozenset(env_vars),
+        config_paths=tuple(strings(config_paths)),
+    )
+
+
+def manifests(openclaw_package: Path | None, root: Path | None) -> list[Manifest]:
+    """The bundled plugins' manifests (`<openclaw>/dist/extensions/*/openclaw.plugin.json`)
+    and those of the image's channel plugins."""
+    paths: list[Path] = []
+    if openclaw_package is not None:
+        paths += sorted((openclaw_package / "dist" / "extensions").glob("*/openclaw.plugin.json"))
+    paths += [plugin.path / "openclaw.plugin.json" for plugin in installed(root)]
+    found = [_manifest(path) for path in paths]
+    return [item for item in found if item is not None]

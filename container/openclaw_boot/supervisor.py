@@ -116,7 +116,12 @@ def write_config(settings: Settings, status: Status) -> None:
         changed=result.changed,
     )
     if result.valid:
-        log.info("config %s (%s)", "written" if result.changed else "unchanged", result.path)
+        log.info(
+            "config %s (%s), validation %s",
+            "written" if result.changed else "unchanged",
+            result.path,
+            result.validation,
+        )
     else:
         log.error("config invalid: %s", "; ".join(result.issues))
 

@@ -1,6 +1,6 @@
 """The control API's `POST /devices/approve`: the Worker's own admin device approved from inside
 the container over the gateway's loopback RPC. Against the protocol-4 gateway double of
-test_boot_channels.py (connect.challenge → connect with the token checked → res frames), and once
+test_channels.py (connect.challenge → connect with the token checked → res frames), and once
 against the real OpenClaw gateway under the real `boot.py run`."""
 
 from __future__ import annotations

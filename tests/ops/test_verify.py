@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -216,7 +216,7 @@ def test_the_channels_check_waits_for_a_connecting_channel_and_then_judges_it() 
     # Right after a cold start the boot code reports `connecting` (or `unknown` while the
     # gateway's status RPC does not answer yet): verify polls instead of failing at once.
     now = [0.0]
-    answers = [
+    answers: list[Mapping[str, Any]] = [
         {"channels": {"discord": {"state": "unknown", "reason": "gateway not answering"}}},
         {"state": "starting", "channels_error": "the gateway is starting: channel state follows"},
         {"channels": {"discord": {"state": "connecting"}, "slack": {"state": "not_configured"}}},

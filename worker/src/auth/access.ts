@@ -46,18 +46,63 @@ export function tokenFrom(request: Request, cookie: string | undefined): string 
   return cookie?.trim() || undefined;
 }
 
+// Verified tokens, so the signature check (WebCrypto RSA/ECDSA, the largest part of the Worker's
+// own cost per request) runs once per token, not once per request. An entry is used only before
+// the token's own `exp` (never the clock tolerance past it) and at most VERIFIED_MAX_AGE_MS after
+// its verification (so a key removed from the JWKS stops being trusted within that time); it is
+// keyed by everything the verification depended on (token, audience, issuer, JWKS URL). Only
+// successes are cached; the map is bounded (oldest first out).
+const VERIFIED_MAX_AGE_MS = 60_000;
+const VERIFIED_MAX_ENTRIES = 256;
+type Verified = { until: number; result: AccessResult & { ok: true } };
+const verifiedCache = new Map<string, Verified>();
+
+/** For tests: forget every verified token. */
+export function clearVerifiedTokens(): void {
+  verifiedCache.clear();
+}
+
+export function verifiedTokenCount(): number {
+  return verifiedCache.size;
+}
+
+function remember(key: string, result: AccessResult & { ok: true }, now: number): void {
+  const exp = typeof result.payload.exp === "number" ? result.payload.exp * 1000 : 0;
+  const until = Math.min(exp, now + VERIFIED_MAX_AGE_MS);
+  if (until <= now) return;
+  verifiedCache.delete(key);
+  while (verifiedCache.size >= VERIFIED_MAX_ENTRIES) {
+    const oldest = verifiedCache.keys().next().value;
+    if (oldest === undefined) break;
+    verifiedCache.delete(oldest);
+  }
+  verifiedCache.set(key, { until, result });
+}
+
 /** Verifies one Access JWT; the reason says what failed, never echoing the token. */
-export async function verifyAccessJwt(token: string, env: Env): Promise<AccessResult> {
+export async function verifyAccessJwt(token: string, env: Env, now: number = Date.now()): Promise<AccessResult> {
+  const audience = loadConfig(env).access.aud;
+  const issuer = teamOrigin(env);
+  const keys = jwksUrl(env);
+  const key = `${audience}\n${issuer}\n${keys}\n${token}`;
+  const cached = verifiedCache.get(key);
+  if (cached !== undefined) {
+    if (now < cached.until) return cached.result;
+    verifiedCache.delete(key);
+  }
   try {
-    const { payload } = await jwtVerify(token, jwksFor(jwksUrl(env)), {
+    const { payload } = await jwtVerify(token, jwksFor(keys), {
       algorithms: ALGORITHMS,
-      audience: loadConfig(env).access.aud,
-      issuer: teamOrigin(env),
+      audience,
+      issuer,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       requiredClaims: ["exp"],
+      currentDate: new Date(now),
     });
     const email = typeof payload.email === "string" ? payload.email : undefined;
-    return { ok: true, email, payload };
+    const result = { ok: true as const, email, payload };
+    remember(key, result, now);
+    return result;
   } catch (error) {
     return { ok: false, reason: describe(error) };
   }
