@@ -37,6 +37,14 @@ class Channel:
     """The npm package the image installs (plugins.py); None: bundled with OpenClaw."""
     partial_hint: str = ""
     """Said when only some of `tokens` are set."""
+    token_keys: tuple[str, ...] = ()
+    """The key of each of `tokens` in the channel's openclaw.json block (same order)."""
+    allow_env: str | None = None
+    """The allowlist of user ids (comma-separated) that becomes `allowFrom`."""
+    policy_env: str | None = None
+    """The DM policy (`dmPolicy`); unset: allowlist with ids, else pairing."""
+    fixed: tuple[tuple[str, str], ...] = ()
+    """Constant keys of the block."""
 
     def missing(self, settings: Settings) -> str | None:
         """None when the channel's secrets are set, else why it is not configured."""
@@ -49,13 +57,33 @@ class Channel:
 
 
 CHANNELS = (
-    Channel("discord", ("DISCORD_BOT_TOKEN",), "@openclaw/discord"),
-    Channel("telegram", ("TELEGRAM_BOT_TOKEN",), None),
+    # The blocks' shapes are the plugins' schemas (openclaw.plugin.json channelConfigs of
+    # @openclaw/discord, @openclaw/slack and the bundled telegram); openclaw_boot/channel_config.py.
+    Channel(
+        "discord",
+        ("DISCORD_BOT_TOKEN",),
+        "@openclaw/discord",
+        token_keys=("token",),
+        allow_env="DISCORD_ALLOWED_USER_IDS",
+        policy_env="DISCORD_DM_POLICY",
+        # OpenClaw's own secure default, written out so the file says what happens.
+        fixed=(("groupPolicy", "allowlist"),),
+    ),
+    Channel(
+        "telegram",
+        ("TELEGRAM_BOT_TOKEN",),
+        None,
+        token_keys=("botToken",),
+        allow_env="TELEGRAM_DM_ALLOW_FROM",
+        policy_env="TELEGRAM_DM_POLICY",
+    ),
     Channel(
         "slack",
         ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
         "@openclaw/slack",
         partial_hint=" (socket mode needs both tokens)",
+        token_keys=("botToken", "appToken"),
+        fixed=(("mode", "socket"),),
     ),
 )
 

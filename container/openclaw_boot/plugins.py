@@ -151,3 +151,21 @@ def manifests(openclaw_package: Path | None, root: Path | None) -> list[Manifest
     paths += [plugin.path / "openclaw.plugin.json" for plugin in installed(root)]
     found = [_manifest(path) for path in paths]
     return [item for item in found if item is not None]
+
+
+def openclaw_package(settings: Settings) -> Path | None:
+    """The installed `openclaw` package directory behind OPENCLAW_BIN (a symlink into it)."""
+    found = shutil.which(settings.openclaw_bin, path=settings.env.get("PATH"))
+    if found is None:
+        return None
+    directory = Path(os.path.realpath(found)).parent
+    for candidate in (directory, *directory.parents):
+        manifest = candidate / "package.json"
+        if manifest.is_file():
+            try:
+                if json.loads(manifest.read_text(encoding="utf-8")).get("name") == "openclaw":
+                    return candidate
+            except (OSError, ValueError, AttributeError):
+                return None
+            return None
+    return None

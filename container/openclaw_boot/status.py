@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .openclaw_config import atomic_write
+from .files import atomic_write
 
 
 def now_iso() -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from . import devices, legacy_import, openclaw_config, selftest
 from .backup import Backup, RestoreResult, SnapshotResult
 from .channels import ChannelMonitor
+from .config_base import ConfigError
 from .control import Busy, ControlApp, NotFound, Route, serve
 from .gateway import Gateway, exit_code
 from .logs import configure_run_logging, tail
@@ -104,7 +105,7 @@ def run_is_live(settings: Settings) -> bool:
 def write_config(settings: Settings, status: Status) -> None:
     try:
         result = openclaw_config.write(settings)
-    except openclaw_config.ConfigError as exc:
+    except ConfigError as exc:
         log.error("config not written: %s", exc)
         status.update("config", valid=False, issues=[str(exc)], warnings=[], changed=False)
         return

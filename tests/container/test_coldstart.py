@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openclaw_boot import compile_cache, openclaw_config
+from openclaw_boot import compile_cache, config_validation, openclaw_config, plugin_allowlist
 from openclaw_boot.gateway import gateway_env
 from openclaw_boot.settings import load
 
@@ -139,7 +139,7 @@ def test_a_missing_cache_still_validates(home: Path, openclaw_bin: Path, tmp_pat
 def fake_openclaw(tmp_path: Path) -> tuple[Path, Path]:
     """An `openclaw` package whose `config validate --json` counts its calls and answers as
     2026.9.6 does (`{"valid": true, "path": ..., "warnings": []}` on stdout, seen from the real
-    binary; `issues` entries are `{path, message}`, openclaw_config.validate reads both); a file
+    binary; `issues` entries are `{path, message}`, config_validation.validate reads both); a file
     holding "notAKey" is invalid. The bin is a symlink into the package, as npm installs it."""
     package = tmp_path / "lib" / "node_modules" / "openclaw"
     package.mkdir(parents=True)
@@ -204,7 +204,7 @@ def test_any_changed_input_validates_again(home: Path, tmp_path: Path, change: s
         assert _calls(calls) == 2
         env["UNSET_VAR"] = "now-set"
     else:
-        env[openclaw_config.VALIDATION_ENV] = "always"
+        env[config_validation.VALIDATION_ENV] = "always"
     before = _calls(calls)
     result = openclaw_config.write(load(env))
     assert result.validation == "ran"
@@ -227,7 +227,7 @@ def test_switching_back_to_a_config_validated_before_costs_nothing(
     assert openclaw_config.write(load(with_override)).validation == "cached"
     assert _calls(calls) == 2
     # Only the last VALIDATED_KEEP valid configurations are remembered.
-    for n in range(openclaw_config.VALIDATED_KEEP):
+    for n in range(config_validation.VALIDATED_KEEP):
         other = json.dumps({"gateway": {"controlUi": {"basePath": f"/n{n}"}}})
         openclaw_config.write(load({**plain, "OPENCLAW_CONFIG_OVERRIDES": other}))
     assert openclaw_config.write(load(plain)).validation == "ran"
@@ -261,7 +261,7 @@ def allow(home: Path, **extra: str) -> list[str] | None:
     env = {
         **base_env(home),
         "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS),
-        openclaw_config.ALLOWLIST_ENV: "on",
+        plugin_allowlist.ALLOWLIST_ENV: "on",
         **extra,
     }
     built, _paths = openclaw_config.build(load(env))
@@ -320,7 +320,7 @@ def test_a_list_the_user_wrote_into_the_file_survives_the_next_boot(home: Path) 
     env = {
         **base_env(home),
         "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS),
-        openclaw_config.ALLOWLIST_ENV: "on",
+        plugin_allowlist.ALLOWLIST_ENV: "on",
         **CHANNELS,
     }
     (home / ".openclaw").mkdir()
@@ -337,7 +337,7 @@ def test_a_list_the_user_wrote_into_the_file_survives_the_next_boot(home: Path) 
 
 @pytest.mark.parametrize("value", ["off", ""])
 def test_unless_switched_on_no_allowlist_is_written(home: Path, value: str) -> None:
-    assert allow(home, **{openclaw_config.ALLOWLIST_ENV: value}) is None
+    assert allow(home, **{plugin_allowlist.ALLOWLIST_ENV: value}) is None
 
 
 def test_a_removed_channel_leaves_the_allowlist_on_the_next_boot(
@@ -347,7 +347,7 @@ def test_a_removed_channel_leaves_the_allowlist_on_the_next_boot(
     env = {
         **_env(home, bin_path),
         "OPENCLAW_EDGE_PLUGIN_DIR": str(LOCAL_PLUGINS),
-        openclaw_config.ALLOWLIST_ENV: "on",
+        plugin_allowlist.ALLOWLIST_ENV: "on",
     }
     # The fake package has no bundled manifests: point the package lookup at the real one.
     real = {
@@ -367,7 +367,7 @@ def test_without_manifests_no_allowlist_is_guessed(home: Path, tmp_path: Path) -
     env = {
         **_env(home, bin_path),
         "OPENCLAW_EDGE_PLUGIN_DIR": str(tmp_path / "none"),
-        openclaw_config.ALLOWLIST_ENV: "on",
+        plugin_allowlist.ALLOWLIST_ENV: "on",
     }
     built, _paths = openclaw_config.build(load(env))
     assert "allow" not in (built.get("plugins") or {})

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from openclaw_boot import openclaw_config
+from openclaw_boot.config_base import ConfigError
 from openclaw_boot.settings import load
 
 from .conftest import ROOT, SECRETS, base_env
@@ -252,7 +253,7 @@ def test_mapping(home: Path, env: dict[str, str], expected: dict[str, Any]) -> N
     ],
 )
 def test_rejected_environment(home: Path, env: dict[str, str], message: str) -> None:
-    with pytest.raises(openclaw_config.ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         render(home, **env)
 
 
@@ -320,7 +321,7 @@ def test_no_secret_value_in_file_even_when_pasted_into_overrides(home: Path) -> 
 
 
 def test_invalid_overrides_json_is_reported(home: Path) -> None:
-    with pytest.raises(openclaw_config.ConfigError, match="not valid JSON"):
+    with pytest.raises(ConfigError, match="not valid JSON"):
         openclaw_config.write(load(env_with(home, OPENCLAW_CONFIG_OVERRIDES="{nope")), check=False)
 
 

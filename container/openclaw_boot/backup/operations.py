@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from ..openclaw_config import atomic_write
+from ..files import atomic_write
 from ..settings import Settings
 from ..status import Status, now_iso
 from . import sqlite_copy

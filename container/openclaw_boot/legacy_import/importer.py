@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backup import BackupError, sqlite_copy
-from ..openclaw_config import atomic_write
+from ..files import atomic_write
 from ..r2 import R2Client, R2Error
 from ..settings import SECRET_ENV_NAMES, Settings
 from ..status import Status, now_iso
