@@ -6,6 +6,10 @@ snapshot is tagged imported-from=<layout> and verified, the source objects are u
 plain-text credential of the old deployment reaches HOME or the snapshot. A corrupt, changing or
 missing source leaves HOME and the repository untouched and says why; the next boot retries. A
 second boot restores from restic, not from the legacy layout.
+
+One file (about 480 lines): one scenario per layout and failure, all on the same fixtures (moto
+S3 with the captured buckets, a restic repository); the boot-level tests are in
+test_legacy_import_boot.py.
 """
 
 from __future__ import annotations

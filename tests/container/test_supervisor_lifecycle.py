@@ -9,6 +9,9 @@
   is live, and the gateway's output goes to a size-bounded file, not to the SDK's pipes.
 
 The tests with "real gateway" in their name run the real OpenClaw; the others use a stand-in.
+
+One file (about 500 lines): each scenario starts real `boot.py run` processes with the same
+helpers (signals, process trees, status polling) defined here.
 """
 
 from __future__ import annotations

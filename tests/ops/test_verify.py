@@ -1,5 +1,8 @@
 """ops.verify's checks against real local pieces (TLS server, the Access stand-in, the real
-wrangler against a stand-in of the Cloudflare API), and its evidence read by ops.phase_docs."""
+wrangler against a stand-in of the Cloudflare API), and its evidence read by ops.phase_docs.
+
+One file (about 470 lines): the checks share the stand-in servers and the `verifier` helper
+below; tests/e2e_verify runs the same command against the whole local stack."""
 
 from __future__ import annotations
 

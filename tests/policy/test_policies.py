@@ -1,4 +1,7 @@
-"""Policy pack: each policy with violating and passing resources, called directly."""
+"""Policy pack: each policy with violating and passing resources, called directly.
+
+One file (about 550 lines), as the pack is one module (policy/openclaw_policies.py): a section per
+policy, in the order the pack registers them."""
 
 from __future__ import annotations
 

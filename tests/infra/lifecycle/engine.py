@@ -30,7 +30,11 @@ Rules and their source (pulumi/pulumi pkg/resource/deploy/step_generator.go unle
 Not modelled: previews and unknowns, refresh, aliases, providers as resources, targets, import
 replacement, plans, Check defaults, retries, partial failures (a failed create leaves no state
 here; the engine keeps it with init errors and updates it next time: same commands), the real
-parallelism limit."""
+parallelism limit.
+
+One module on purpose (about 440 lines): the step rules are read against the engine source
+above, rule by rule, in one place.
+"""
 
 from __future__ import annotations
 

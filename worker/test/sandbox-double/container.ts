@@ -10,6 +10,8 @@
  * installed 0.12.10 dist). `containers:` means node_modules/@cloudflare/containers/dist/lib/
  * container.js, `sdk:` node_modules/@cloudflare/sandbox/dist/sandbox-Co2NYKhX.js,
  * `server:` packages/sandbox-container/src/ of the repository.
+ *
+ * One file on purpose (about 600 lines): one fake, read against those sources route by route.
  */
 
 /** The version the image reports (server: handlers/misc-handler.ts:79-92 reads SANDBOX_VERSION). */
