@@ -416,7 +416,7 @@ def build_policies() -> list[Policy]:
         ResourceValidationPolicy(
             name="cost-within-budget",
             description="Estimated monthly cost (CostGuard) stays within the stack budget and "
-            "the plan's $50 ceiling.",
+            f"the plan's ${outputs.BUDGET_USD:.0f} ceiling.",
             validate=cost_validate,
             enforcement_level=mandatory,
             config_schema=PolicyConfigSchema(

@@ -98,13 +98,13 @@ def criteria(
         estimate = estimate_usd(ev)
         if estimate is None:
             cost_stop = Criterion(
-                "Workers Paid + usage above $50/month expected",
+                f"Workers Paid + usage above ${BUDGET_USD:.0f}/month expected",
                 "unverified",
                 "no costEstimate output",
             )
         else:
             cost_stop = Criterion(
-                "Workers Paid + usage above $50/month expected",
+                f"Workers Paid + usage above ${BUDGET_USD:.0f}/month expected",
                 "met (stop)" if estimate > BUDGET_USD else "not met",
                 f"estimate ${estimate:.2f}/month "
                 "(enforced at preview by policy `cost-within-budget`)",
@@ -123,7 +123,7 @@ def criteria(
     )
     measured = measured_monthly_usd(ev)
     cost_stop = Criterion(
-        "monthly cost above $50",
+        f"monthly cost above ${BUDGET_USD:.0f}",
         "unverified"
         if measured is None
         else ("met (stop)" if measured[0] > BUDGET_USD else "not met"),

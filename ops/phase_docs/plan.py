@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from infra.outputs import BUDGET_USD
 from ops.phase_docs.evidence import CUSTOM_TOOLS, PARITY_THRESHOLD, Evidence, Finding, Item, Verdict
 from ops.phase_docs.judges import (
     code,
@@ -250,7 +251,7 @@ PHASE_2: Final = (
         "latency within 2x of Kubernetes; 24 h continuous operation (stop at 3x)",
         judge_latency,
     ),
-    Item("2-6", "Measured cost", "one week of real use", "<= $50/month", judge_cost),
+    Item("2-6", "Measured cost", "one week of real use", f"<= ${BUDGET_USD:.0f}/month", judge_cost),
     Item(
         "2-7",
         "Production go/no-go",
