@@ -82,6 +82,34 @@ INSTANCE_TYPES: Final[dict[str, InstanceType]] = {
 
 INSTANCE_TYPE_ALIASES: Final[dict[str, str]] = {"dev": "lite", "standard": "standard-1"}
 
+# --- What an instance type must hold ------------------------------------------------------------
+
+
+def memory_mib(item: InstanceType) -> int:
+    return round(item.memory_gib * 1024)
+
+
+GATEWAY_PEAK_MEMORY_MIB: Final = 1990
+"""Peak RSS of the OpenClaw gateway (its whole process group, sum of each process's VmHWM) with
+Discord and Telegram on and one chat answered: the highest of the three `make bench` runs of
+2026-12-02 in docs/benchmarks.md ("Gateway memory after one Telegram chat"; 1804-1985 MiB over
+every lever combination), rounded up."""
+
+MEMORY_MARGIN: Final = 1.25
+"""Head room on top of the gateway: +25 % for the boot code, the runtime and the agent's tools."""
+
+
+def memory_need_mib() -> int:
+    """What a container running the default config needs (the stack refuses smaller types)."""
+    return math.ceil(GATEWAY_PEAK_MEMORY_MIB * MEMORY_MARGIN)
+
+
+def smallest_fitting_type() -> InstanceType:
+    """The cheapest predefined type that holds the default config (types ascend in price)."""
+    need = memory_need_mib()
+    return next(item for item in INSTANCE_TYPES.values() if memory_mib(item) >= need)
+
+
 # --- Assumptions added by this model (not published rates) -------------------------------------
 
 HOURS_PER_MONTH: Final = 730.0
@@ -272,6 +300,10 @@ class CostBreakdown:
                 "openclawJobIntervalSeconds": self.inputs.openclaw_job_interval_seconds,
             },
             "assumptions": dict(self.assumptions),
+            "smallestInstanceType": {
+                "name": smallest_fitting_type().name,
+                "memoryNeedMib": memory_need_mib(),
+            },
             "ratesReadOn": RATES_READ_ON,
             "sources": dict(SOURCES),
         }
