@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import load
+from bench import coldstart, common, load
 from bench import run as bench_run
 
 
@@ -24,7 +24,7 @@ def test_summarize_percentiles() -> None:
 
 
 def test_table_is_markdown() -> None:
-    text = bench_run.table("T", ["a", "b"], [("x", 1.234), ("long name", 123.4)])
+    text = common.table("T", ["a", "b"], [("x", 1.234), ("long name", 123.4)])
     lines = text.splitlines()
     assert lines[0] == "### T"
     assert lines[2].startswith("| a ")
@@ -43,7 +43,7 @@ def test_boot_phases_come_from_the_boot_log(tmp_path: Path) -> None:
         "2026-11-22 03:00:04,000 openclaw-edge INFO config written (/h/openclaw.json)\n"
         "2026-11-22 03:00:04,010 openclaw-edge.gateway INFO gateway started (pid 1)\n"
     )
-    marks, state = bench_run._log_times(log, since)
+    marks, state = coldstart._log_times(log, since)
     assert state == "ok"
     assert marks["restore"] - since == pytest.approx(1.5)
     assert marks["config"] - marks["restore"] == pytest.approx(2.5)
