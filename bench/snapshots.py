@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import control
+from dev.s3 import s3_client
 from dev.stack import Stack
 
 STATE_FILES = 1000
@@ -29,12 +30,34 @@ class SnapshotCost:
     """Bytes of the workspace files this case rewrote."""
     db_page_bytes: int = 0
     """Bytes of SQLite pages that differ from the previous snapshot's database copies."""
+    bytes_uploaded: int = 0
+    """Sizes of the objects the snapshot added to the bucket (restic's packs, index, snapshot
+    file: what went to S3 after compression and encryption). restic's own `bytes_added`
+    (`data_added` of restic 0.14) is the blobs' plaintext size before compression, without
+    the index and snapshot files (internal/ui/backup/json.go: DataSize + TreeSize;
+    `data_added_packed` came only in 0.17)."""
 
     @property
     def ratio(self) -> float | None:
-        """bytes added / (changed file bytes + changed database page bytes)."""
+        """bytes uploaded / (changed file bytes + changed database page bytes)."""
         changed = self.changed_bytes + self.db_page_bytes
-        return self.bytes_added / changed if changed and not self.skipped else None
+        return self.bytes_uploaded / changed if changed and not self.skipped else None
+
+
+def bucket_sizes(stack: Stack) -> dict[str, int]:
+    """Key -> size of every object in the stack's bucket (the moto stand-in, dev/s3.py)."""
+    client = s3_client(stack.config.url("s3").rstrip("/"))
+    sizes: dict[str, int] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=stack.config.bucket):
+        for item in page.get("Contents") or []:
+            sizes[str(item["Key"])] = int(item["Size"])
+    return sizes
+
+
+def uploaded_bytes(before: dict[str, int], after: dict[str, int]) -> int:
+    """Bytes of the objects that are new or changed (restic writes new files, never rewrites;
+    a lock it created and removed in between is missed: a few hundred bytes)."""
+    return sum(size for key, size in after.items() if before.get(key) != size)
 
 
 def page_digests(directory: Path) -> dict[tuple[str, int], tuple[bytes, int]]:
@@ -74,12 +97,14 @@ def write_state(directory: Path, files: Sequence[int]) -> None:
 def snapshot_once(stack: Stack, case: str, changed_bytes: int = 0) -> SnapshotCost:
     sqlite_dir = stack.config.home / ".openclaw-edge" / "state" / "sqlite"
     pages_before = page_digests(sqlite_dir)
+    objects_before = bucket_sizes(stack)  # listed outside the counted requests
     before = _s3_requests(stack)
     began = time.perf_counter()
     result = control(stack, "POST", "/snapshot")
     seconds = time.perf_counter() - began
     time.sleep(1.0)  # let moto's access log catch up before counting
     requests = _s3_requests(stack) - before
+    uploaded = uploaded_bytes(objects_before, bucket_sizes(stack))
     if not result.get("ok"):
         raise RuntimeError(f"snapshot failed: {result}")
     last = (control(stack, "GET", "/status").get("backup") or {}).get("last_snapshot") or {}
@@ -95,6 +120,7 @@ def snapshot_once(stack: Stack, case: str, changed_bytes: int = 0) -> SnapshotCo
         requests,
         changed_bytes,
         db_bytes,
+        uploaded,
     )
 
 
