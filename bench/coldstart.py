@@ -223,8 +223,7 @@ def build_caches(stack: Stack) -> dict[str, str]:
         path = stack.config.state_dir / ("compile-cache-" + ("channels" if extra else "minimal"))
         say(f"building the {name} (a real gateway start)")
         argv = [sys.executable, str(script), str(path), "--openclaw", str(stack.openclaw_bin())]
-        env = {k: v for k, v in stack.boot_env().items() if not k.startswith("OPENCLAW_EDGE_")}
-        subprocess.run([*argv, "--files-only", *extra], env=env, check=True, timeout=900)
+        subprocess.run([*argv, "--files-only", *extra], check=True, timeout=900)
         caches[name] = str(path)
     return caches
 
