@@ -36,6 +36,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("openclaw-edge.compile-cache")
 CHANNEL_SECONDS = 90
@@ -202,7 +203,7 @@ def _closed_port() -> int:
     return _free_port()
 
 
-def channel_config(port: int, closed: int, plugins: Sequence[str]) -> dict[str, object]:
+def channel_config(port: int, closed: int, plugins: Sequence[str]) -> dict[str, Any]:
     """A config with every installed channel on, each pointed at a refused loopback port.
 
     The shapes are the boot code's (openclaw_config.py `_channels`); the tokens are
@@ -210,7 +211,7 @@ def channel_config(port: int, closed: int, plugins: Sequence[str]) -> dict[str, 
     DISCORD_API_URL and SLACK_API_URL from the environment (`channel_env`). External channel
     plugins load only when enabled (`plugins.entries.<id>.enabled`, as openclaw_config.py
     writes them)."""
-    channels: dict[str, object] = {
+    channels: dict[str, Any] = {
         "telegram": {
             "enabled": True,
             "botToken": "0:compile-cache-placeholder",
