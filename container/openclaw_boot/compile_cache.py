@@ -3,9 +3,15 @@
 Every fresh container starts with an empty temp dir, and OpenClaw keeps Node's compile cache
 there by default (`openclaw.mjs` of 2026.9.6, `resolvePackagedCompileCacheDirectory`:
 `os.tmpdir()/node-compile-cache` unless NODE_COMPILE_CACHE is set), so each cold start compiles
-its ~5,800 modules again. The image build runs `python3 -m openclaw_boot.compile_cache DIR`
-once: a real `openclaw gateway run` to `/readyz` and a real `openclaw config validate` with the
-cache at DIR, then DIR is made read-only. At start the boot code points NODE_COMPILE_CACHE at it
+its ~5,800 modules again. The image build runs `python3 -m openclaw_boot.compile_cache DIR
+--channels PLUGIN_DIR` once: a real `openclaw gateway run` to `/readyz`, a real `openclaw config
+validate`, and a gateway start with every installed channel configured (against a refused
+loopback port, stopped once the channels are starting: `channel_start`), all with the cache at
+DIR; then DIR is made read-only. (Most of the plugins' own files are not cacheable: OpenClaw loads them
+from a fresh copy under ~/.openclaw/tmp/plugin-captures/<uuid>/ at every start (2026.9.6
+`dist/plugin-source-capture-directory-*.mjs`, randomUUID), and Node keys its entries by the
+absolute path. What the channel start adds is OpenClaw's own channel runtime
+and the dependencies it loads.) At start the boot code points NODE_COMPILE_CACHE at it
 (OPENCLAW_EDGE_COMPILE_CACHE) for the gateway and for `config validate`. Node reads the entries
 and only writes entries it did not find (none, for the modules the build loaded); a directory
 that cannot be written just means nothing new is stored (Node's compile cache is best-effort:
