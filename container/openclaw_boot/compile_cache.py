@@ -7,8 +7,8 @@ its ~5,800 modules again. The image build runs `python3 -m openclaw_boot.compile
 --channels PLUGIN_DIR` once: a real `openclaw gateway run` to `/readyz`, a real `openclaw config
 validate`, and a gateway start with every installed channel configured (against a refused
 loopback port, stopped once the channels are starting: `channel_start`), all with the cache at
-DIR; then DIR is made read-only. (Most of the plugins' own files are not cacheable: OpenClaw loads them
-from a fresh copy under ~/.openclaw/tmp/plugin-captures/<uuid>/ at every start (2026.9.6
+DIR; then DIR is made read-only. (Most of the plugins' own files are not cacheable: OpenClaw
+loads them from a fresh copy under ~/.openclaw/tmp/plugin-captures/<uuid>/ at every start (2026.9.6
 `dist/plugin-source-capture-directory-*.mjs`, randomUUID), and Node keys its entries by the
 absolute path. What the channel start adds is OpenClaw's own channel runtime
 and the dependencies it loads.) At start the boot code points NODE_COMPILE_CACHE at it
