@@ -223,7 +223,8 @@ def build_caches(stack: Stack) -> dict[str, str]:
         path = stack.config.state_dir / ("compile-cache-" + ("channels" if extra else "minimal"))
         say(f"building the {name} (a real gateway start)")
         argv = [sys.executable, str(script), str(path), "--openclaw", str(stack.openclaw_bin())]
-        subprocess.run([*argv, "--files-only", *extra], check=True, timeout=900)
+        # Its one-line summary goes to stderr with the progress, not into the tables.
+        subprocess.run([*argv, "--files-only", *extra], check=True, timeout=900, stdout=sys.stderr)
         caches[name] = str(path)
     return caches
 
