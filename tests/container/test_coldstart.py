@@ -133,6 +133,80 @@ def test_a_missing_cache_still_validates(home: Path, openclaw_bin: Path, tmp_pat
     assert result.validation == "ran"
 
 
+# The channel start of the build (compile_cache.channel_start): every installed channel
+# configured against a refused port, stopped once the channels are starting.
+
+
+def test_the_build_configures_every_installed_channel_at_a_refused_port() -> None:
+    config = compile_cache.channel_config(18789, 40000, ["discord", "slack"])
+    channels: dict[str, Any] = config["channels"]
+    assert set(channels) == {"telegram", "discord", "slack"}
+    assert channels["telegram"]["apiRoot"] == "http://127.0.0.1:40000"
+    assert config["plugins"] == {
+        "entries": {"discord": {"enabled": True}, "slack": {"enabled": True}}
+    }
+    env = compile_cache.channel_env(40000)
+    assert env["DISCORD_API_URL"].startswith("http://127.0.0.1:40000/")
+    assert env["SLACK_API_URL"].startswith("http://127.0.0.1:40000/")
+    # Only telegram (bundled) without external channel plugins.
+    assert set(compile_cache.channel_config(1, 2, [])["channels"]) == {"telegram"}
+
+
+def test_installed_channel_plugins_come_from_their_manifests(tmp_path: Path) -> None:
+    for project, manifest in (
+        ("openclaw-discord-1", {"id": "discord", "channels": ["discord"]}),
+        ("openclaw-tools-1", {"id": "tools"}),  # not a channel plugin
+    ):
+        package = tmp_path / "projects" / project / "node_modules" / "@openclaw" / project[9:-2]
+        package.mkdir(parents=True)
+        (package / "openclaw.plugin.json").write_text(json.dumps(manifest))
+    assert compile_cache.installed_channel_plugins(tmp_path) == ["discord"]
+    if (LOCAL_PLUGINS / "projects").is_dir():  # what scripts/install-openclaw installed
+        assert {"discord", "slack"} <= set(compile_cache.installed_channel_plugins(LOCAL_PLUGINS))
+
+
+def test_channels_starting_are_read_from_the_coloured_gateway_log() -> None:
+    # Lines as the 2026.9.6 gateway writes them to a file (ANSI colours included).
+    log = (
+        "\x1b[90m2026-12-02T14:18:32.321+00:00\x1b[39m \x1b[36m[discord]\x1b[39m "
+        "\x1b[36m[default] starting provider\x1b[39m\n"
+        "2026-12-02T14:18:35.837+00:00 [telegram] [default] starting provider (@bot)\n"
+        "2026-12-02T14:18:36.110+00:00 [slack] [default] slack auth.test failed at boot\n"
+    )
+    assert compile_cache._channels_starting(log) == {"discord", "telegram"}
+
+
+@pytest.mark.slow
+def test_the_channel_start_caches_the_channel_runtime(tmp_path: Path, openclaw_bin: Path) -> None:
+    """A real channel start against refused ports: every installed channel gets to `starting
+    provider`, and the cache is written although OpenClaw's shutdown is cut short (the SIGTERM
+    flush), so a second start reads the channels' modules from it."""
+    if not (LOCAL_PLUGINS / "projects").is_dir():
+        pytest.fail("no channel plugins: run scripts/install-openclaw (make setup)")
+    cache = tmp_path / "cache"
+    env = {
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "NODE_COMPILE_CACHE": str(cache),
+        "OPENCLAW_GATEWAY_TOKEN": SECRETS["OPENCLAW_GATEWAY_TOKEN"],
+        "TMPDIR": str(tmp_path),
+    }
+    seen = compile_cache.channel_start(str(openclaw_bin), LOCAL_PLUGINS, env, tmp_path / "a", 120)
+    assert set(seen) == {"telegram", *compile_cache.installed_channel_plugins(LOCAL_PLUGINS)}
+    env["NODE_DEBUG_NATIVE"] = "COMPILE_CACHE"
+    compile_cache.channel_start(str(openclaw_bin), LOCAL_PLUGINS, env, tmp_path / "b", 120)
+    reads = [
+        line
+        for line in (tmp_path / "b" / "gateway.log").read_text(errors="replace").splitlines()
+        if "reading cache from" in line and "/node_modules/openclaw/dist/" in line
+    ]
+    # OpenClaw's own modules, the channel runtime (telegram is bundled) among them, all read
+    # from the cache the first start wrote.
+    hits = [line for line in reads if "success" in line]
+    assert any("telegram" in line for line in hits), reads[-5:]
+    assert len(hits) >= 0.95 * len(reads) > 1000, (len(hits), len(reads))
+
+
 # --- validation cache -----------------------------------------------------------------------
 
 
