@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import plugin_profile
 from bench.common import say
 from bench.memory import MemoryUse, chat_memory
 from dev.stack import ROOT, PieceFailed, Stack, http_status
@@ -147,11 +148,14 @@ def bare_gateway_start(stack: Stack, runs: int) -> list[float]:
 REFERENCE_FLAGS = ("--verbose", "--allow-unconfigured", "--bind", "loopback")
 
 
-def reference_gateway_start(stack: Stack, template: Path) -> float:
+def reference_gateway_start(
+    stack: Stack, template: Path, extra_env: dict[str, str] | None = None
+) -> float:
     """The stock gateway started the way the reference starts it, with the user's config: a copy
     of the ~/.openclaw the boot code restored and configured (`template`: Discord and Telegram
     against the fakes, the same provider, the restored state), without plugins.allow and
-    without the boot code (no restore step timed, no prebuilt compile cache, no validation)."""
+    without the boot code (no restore step timed, no prebuilt compile cache, no validation).
+    `extra_env` is added to its environment (the plugin-load profile)."""
     home = Path(tempfile.mkdtemp(prefix="bench-reference-", dir=stack.config.state_dir))
     # tmp/ holds the previous gateway's lock files (the reference deletes its lock, line 319).
     shutil.copytree(
@@ -161,7 +165,7 @@ def reference_gateway_start(stack: Stack, template: Path) -> float:
     config = json.loads(config_path.read_text())
     (config.get("plugins") or {}).pop("allow", None)  # default plugins
     config_path.write_text(json.dumps(config, indent=2))
-    env = stock_env(stack, home)
+    env = {**stock_env(stack, home), **(extra_env or {})}
     port = stack.config.ports.gateway
     argv = [str(stack.openclaw_bin()), "gateway", "--port", str(port), *REFERENCE_FLAGS]
     return _stock_start(stack, home, env, argv)
@@ -214,13 +218,19 @@ def log_path(stack: Stack) -> Path:
     return stack.config.logs_dir / "bare-gateway.log"
 
 
+def cache_path(stack: Stack, name: str) -> Path:
+    return stack.config.state_dir / (
+        "compile-cache-" + ("channels" if name == CHANNELS else "minimal")
+    )
+
+
 def build_caches(stack: Stack) -> dict[str, str]:
     """The two compile caches the lever rows compare, built as scripts/install-openclaw builds
     its own (container/openclaw_boot/compile_cache.py, files read-only)."""
     script = ROOT / "container" / "openclaw_boot" / "compile_cache.py"
     caches = {}
     for name, extra in ((MINIMAL, []), (CHANNELS, ["--channels", str(stack.plugin_dir())])):
-        path = stack.config.state_dir / ("compile-cache-" + ("channels" if extra else "minimal"))
+        path = cache_path(stack, name)
         say(f"building the {name} (a real gateway start)")
         argv = [sys.executable, str(script), str(path), "--openclaw", str(stack.openclaw_bin())]
         # Its one-line summary goes to stderr with the progress, not into the tables.
@@ -267,3 +277,47 @@ def lever_boots(
         for tmp in scratch:
             shutil.rmtree(tmp, ignore_errors=True)
     return stock, boots, memory
+
+
+def _lines_after(path: Path, offset: int) -> list[str]:
+    """The lines written to `path` since it was `offset` bytes long (all, if it was rotated)."""
+    if not path.exists():
+        return []
+    with path.open("rb") as handle:
+        if path.stat().st_size >= offset:
+            handle.seek(offset)
+        return handle.read().decode(errors="replace").splitlines()
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+PROFILE_BOOT = "boot code (the default levers)"
+PROFILE_REFERENCE = "stock gateway as the reference starts it"
+
+
+def plugin_load_profiles(stack: BenchStack) -> dict[str, list[plugin_profile.PluginLoads]]:
+    """One more start of each kind, after the timed ones, with OpenClaw's plugin-load profile on
+    (`bench.plugin_profile`): the reference's start (the template `lever_boots` left behind)
+    and a container-like cold start of the boot code with the shipped default levers."""
+    flag = {plugin_profile.DIAGNOSTICS_ENV: plugin_profile.PROFILE_FLAG}
+    template = stack.config.state_dir / "reference-template"
+    profiles: dict[str, list[plugin_profile.PluginLoads]] = {}
+    stack.stop(["boot"])
+    say("plugin-load profile: the stock gateway as the reference starts it")
+    offset = _size(log_path(stack))
+    reference_gateway_start(stack, template, flag)
+    profiles[PROFILE_REFERENCE] = plugin_profile.module_loads(_lines_after(log_path(stack), offset))
+    say("plugin-load profile: the boot code (a container-like cold start)")
+    stack.wipe_gateway_state()  # HOME with it, so the gateway's log starts empty
+    tmp = Path(tempfile.mkdtemp(prefix="bench-tmp-", dir=stack.config.state_dir))
+    gateway_log = stack.config.home / ".openclaw-edge" / "run" / "gateway.log"
+    stack.extra_boot_env = {CACHE: str(cache_path(stack, CHANNELS)), "TMPDIR": str(tmp), **flag}
+    try:
+        stack.start(["boot"])
+    finally:
+        stack.extra_boot_env = {}
+        shutil.rmtree(tmp, ignore_errors=True)
+    profiles[PROFILE_BOOT] = plugin_profile.module_loads(_lines_after(gateway_log, 0))
+    return profiles

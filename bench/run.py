@@ -28,8 +28,16 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.coldstart import LEVER_STEPS, STOCK_REFERENCE, BenchStack, lever_boots, timed_boot
+from bench.coldstart import (
+    LEVER_STEPS,
+    STOCK_REFERENCE,
+    BenchStack,
+    lever_boots,
+    plugin_load_profiles,
+    timed_boot,
+)
 from bench.common import median, median_spread, say, table
+from bench.plugin_profile import summary_rows
 from bench.proxy import proxy_overhead, worker_overhead
 from bench.snapshots import FILE_BYTES, STATE_FILES, snapshot_costs
 from dev.stack import ROOT, PieceFailed, Ports, StackConfig
@@ -95,6 +103,7 @@ def run(quick: bool, port_offset: int = 0) -> tuple[str, dict[str, Any]]:
         boots += levers
         stack.stop(["boot"])
         boots.append(timed_boot(stack, "boot code, state kept (restart)"))
+        profiles = plugin_load_profiles(stack)
     finally:
         stack.stop()
 
@@ -206,6 +215,14 @@ def run(quick: bool, port_offset: int = 0) -> tuple[str, dict[str, Any]]:
     )
     out.append(
         table(
+            "Where the gateway's start goes: plugin module loads (seconds; one more start of each "
+            "kind with OPENCLAW_DIAGNOSTICS=plugin.load-profile)",
+            ["start", "plugin", "loads (registration modes)", "module load s"],
+            summary_rows(profiles),
+        )
+    )
+    out.append(
+        table(
             "Gateway memory after one Telegram chat (channels on; whole process group)",
             ["after", "processes", "RSS MiB", "peak RSS MiB (sum of VmHWM)", "chat"],
             [(m.label, m.processes, m.rss_mib, m.peak_mib, m.chat) for m in memory],
@@ -258,6 +275,7 @@ def run(quick: bool, port_offset: int = 0) -> tuple[str, dict[str, Any]]:
             "stock_gateway_s": bare,
             "boot": [{**_plain(b), "total_s": b.total_s} for b in boots],
             "memory": [_plain(m) for m in memory],
+            "plugin_load_profile": {k: [_plain(x) for x in v] for k, v in profiles.items()},
             "snapshots": [{**_plain(s), "ratio": s.ratio} for s in snaps],
         }
     )
