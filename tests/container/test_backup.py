@@ -327,3 +327,85 @@ def test_process_restart_in_same_container_keeps_local_state(
     assert restore["state"] == previous["restore"]["state"]
     assert wipe_marker.read_text() == "not in any snapshot yet\n"
     assert again.status.protected is True
+
+
+# What restic 0.14.0 printed, besides its summary, for a backup during which a directory of the
+# state was deleted (a real run: 30,000 files removed while `restic backup --json` walked them;
+# exit status 3, the snapshot saved without them). One of its 48 error lines and its last line:
+VANISHED_ERROR = (
+    '{"message_type":"error","error":{"Op":"lstat","Path":"%s","Err":2},'
+    '"during":"archival","item":"%s"}'
+)
+INCOMPLETE_WARNING = "Warning: at least one source file could not be read"
+
+
+def incomplete_restic(tmp_path: Path, restic_bin: str, vanished: Path, summary: bool) -> str:
+    """A RESTIC_BIN that runs the real restic and, for `backup`, then reports `vanished` as
+    unreadable and exits 3 as restic does (with `summary` False: the real backup's summary is
+    dropped, as when restic stopped before saving a snapshot). The snapshot itself is real."""
+    script = tmp_path / "restic-incomplete"
+    script.write_text(
+        f"""#!{sys.executable}
+import subprocess, sys
+proc = subprocess.run([{restic_bin!r}, *sys.argv[1:]], capture_output=True, text=True)
+out = proc.stdout
+if sys.argv[1:2] != ["backup"]:
+    sys.stdout.write(out); sys.stderr.write(proc.stderr); sys.exit(proc.returncode)
+if not {summary!r}:
+    out = "".join(l for l in out.splitlines(True) if '"summary"' not in l)
+sys.stdout.write(out)
+sys.stderr.write({VANISHED_ERROR % (vanished, vanished)!r} + "\\n")
+sys.stderr.write({INCOMPLETE_WARNING!r} + "\\n")
+sys.exit(3)
+"""
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_an_incomplete_snapshot_is_kept_and_the_next_round_takes_another(
+    backup_env: dict[str, str], home: Path, restic_bin: str, tmp_path: Path
+) -> None:
+    """restic exit 3 (an item vanished during the walk): the snapshot exists and counts, the
+    item is named, and the state is never "unchanged" from it; a complete one follows."""
+    make_backup(backup_env).boot_restore()
+    populate(home, files=3)
+    vanished = home / ".openclaw" / "workspace" / "notes" / "gone.md"
+    env = {**backup_env, "RESTIC_BIN": incomplete_restic(tmp_path, restic_bin, vanished, True)}
+    backup = make_backup(env)
+    first = backup.snapshot(reason="interval")
+    assert first.ok, first
+    assert not first.skipped, first
+    assert [str(s.id).startswith(str(first.snapshot_id)) for s in restic_snapshots(backup)] == [
+        True
+    ]
+    section = backup.status.section("backup")
+    assert section["last_error"] is None
+    assert section["last_snapshot"]["unreadable"] == [str(vanished)]
+    # Nothing changed, but the latest snapshot is incomplete: the real restic takes another.
+    complete = make_backup({**backup_env}, fresh=False)
+    second = complete.snapshot(reason="interval")
+    assert second.ok, second
+    assert second.snapshot_id, second
+    assert not second.skipped, second
+    assert complete.status.section("backup")["last_snapshot"]["unreadable"] == []
+    assert complete.snapshot().reason == "unchanged"
+    assert len(restic_snapshots(complete)) == 2
+
+
+def test_exit_3_without_a_saved_snapshot_is_a_failure(
+    backup_env: dict[str, str], home: Path, restic_bin: str, tmp_path: Path
+) -> None:
+    make_backup(backup_env).boot_restore()
+    populate(home, files=3)
+    vanished = home / ".openclaw" / "gone"
+    env = {**backup_env, "RESTIC_BIN": incomplete_restic(tmp_path, restic_bin, vanished, False)}
+    backup = make_backup(env)
+    result = backup.snapshot()
+    assert not result.ok
+    assert result.reason
+    assert "restic backup failed (3)" in result.reason
+    assert INCOMPLETE_WARNING in result.reason
+    assert backup.status.section("backup")["last_error"] == result.reason
+    # Not remembered as taken: the next round tries again.
+    assert make_backup(backup_env, fresh=False).snapshot().snapshot_id

@@ -97,3 +97,18 @@ def test_database_copies_are_consistent_and_come_back_over_the_live_file(home: P
     rows = restored.execute("SELECT k FROM kv ORDER BY k").fetchall()
     restored.close()
     assert rows == [("a",), ("in-wal",)]
+
+
+def test_openclaw_staging_entries_are_never_state(home: Path) -> None:
+    """OpenClaw stages a workspace bootstrap file in `<dir>/openclaw-bootstrap-XXXXXX/` and
+    removes the directory at once: a snapshot must neither count nor read it."""
+    make_state(home)
+    tree = StateTree(home, home / ".openclaw-edge" / "sqlite")
+    before = tree.scan()
+    staging = home / ".openclaw" / "workspace" / "openclaw-bootstrap-a1B2c3"
+    staging.mkdir()
+    (staging / "AGENTS.md").write_text("seed\n")
+    (home / ".openclaw" / "workspace" / "openclaw-bootstrap-1764000000-x.md").write_text("x\n")
+    assert tree.scan() == before
+    excludes = tree.restic_excludes([])
+    assert excludes[excludes.index("openclaw-bootstrap-*") - 1] == "--exclude"

@@ -25,7 +25,15 @@ from ..files import atomic_write
 from ..settings import Settings
 from ..status import Status, now_iso
 from . import sqlite_copy
-from .restic import INTERRUPT_GRACE_SECONDS, BackupError, DeadlineExceeded, Restic, json_lines
+from .restic import (
+    INCOMPLETE_SOURCE_EXIT,
+    INTERRUPT_GRACE_SECONDS,
+    BackupError,
+    DeadlineExceeded,
+    Restic,
+    json_lines,
+    unreadable_items,
+)
 from .snapshots import (
     HOST_NAME,
     RestoreResult,
@@ -178,7 +186,17 @@ class Backup:
                 if deadline is None
                 else deadline - time.monotonic() - INTERRUPT_GRACE_SECONDS
             )
-            proc = self.restic.run(*args, timeout=remaining)
+            proc = self.restic.run(*args, timeout=remaining, check=False)
+            summary = next(
+                (i for i in json_lines(proc.stdout) if i.get("message_type") == "summary"), {}
+            )
+            snapshot_id = summary.get("snapshot_id")
+            # Exit 3: the snapshot exists, without what could not be read (an item that vanished
+            # while restic walked the tree). It is kept and counted, but its fingerprint is not
+            # remembered, so the next round takes a complete one even if nothing changes.
+            incomplete = proc.returncode == INCOMPLETE_SOURCE_EXIT and bool(snapshot_id)
+            if proc.returncode != 0 and not incomplete:
+                raise self.restic.failed("backup", proc)
         except DeadlineExceeded:
             raise
         except (BackupError, OSError, sqlite3.Error) as exc:
@@ -186,12 +204,18 @@ class Backup:
             self.status.update("backup", last_error=message)
             log.error("snapshot failed: %s", message)
             return SnapshotResult(ok=False, reason=message)
-        summary = next(
-            (item for item in json_lines(proc.stdout) if item.get("message_type") == "summary"),
-            {},
-        )
-        snapshot_id = summary.get("snapshot_id")
-        self.remember(scan.fingerprint, snapshot_id)
+        unreadable = unreadable_items(proc) if incomplete else []
+        if incomplete:
+            shown = ", ".join(unreadable[:5]) + (" ..." if len(unreadable) > 5 else "")
+            log.warning(
+                "snapshot %s is incomplete: restic could not read %d item(s) (%s); the next "
+                "round takes another",
+                str(snapshot_id)[:8],
+                len(unreadable),
+                shown or "not named",
+            )
+        # An incomplete snapshot is the latest one, but no scan is ever "unchanged" from it.
+        self.remember("incomplete" if incomplete else scan.fingerprint, snapshot_id)
         count = int(self.status.section("backup").get("snapshot_count") or 0) + 1
         self.status.update(
             "backup",
@@ -204,6 +228,7 @@ class Backup:
                 "files_new": summary.get("files_new"),
                 "files_changed": summary.get("files_changed"),
                 "bytes_added": summary.get("data_added"),
+                "unreadable": unreadable,
             },
         )
         log.info(

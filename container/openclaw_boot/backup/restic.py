@@ -25,6 +25,25 @@ class DeadlineExceeded(BackupError):
     """The operation could not finish before its deadline and was stopped cleanly."""
 
 
+# restic's exit status when a backup created its snapshot but could not read some of the source
+# (an item vanished or could not be opened while it walked the tree): restic 0.14
+# cmd/restic/main.go maps ErrInvalidSourceData ("at least one source file could not be read")
+# to exit code 3; stdout still ends with the summary and its snapshot_id, and each unreadable item
+# is a `{"message_type":"error",...,"during":"archival","item":<path>}` line (seen with restic
+# 0.14.0 on a directory deleted during the backup).
+INCOMPLETE_SOURCE_EXIT = 3
+
+
+def unreadable_items(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """The items a `restic backup --json` could not read, in order, each once."""
+    items: list[str] = []
+    for item in json_lines(proc.stdout + "\n" + proc.stderr):
+        path = item.get("item")
+        if item.get("message_type") == "error" and isinstance(path, str) and path not in items:
+            items.append(path)
+    return items
+
+
 def json_lines(text: str) -> Iterator[dict[str, Any]]:
     """The JSON objects of restic's `--json` progress output, one a line, others skipped."""
     for raw in text.splitlines():
@@ -94,8 +113,11 @@ class Restic:
             ) from None
         proc = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
         if check and proc.returncode != 0:
-            raise BackupError(f"restic {args[0]} failed ({proc.returncode}): {self.tail(proc)}")
+            raise self.failed(args[0], proc)
         return proc
+
+    def failed(self, command: str, proc: subprocess.CompletedProcess[str]) -> BackupError:
+        return BackupError(f"restic {command} failed ({proc.returncode}): {self.tail(proc)}")
 
     def tail(self, proc: subprocess.CompletedProcess[str]) -> str:
         """The last lines of restic's stderr, secrets masked: what an error message shows."""

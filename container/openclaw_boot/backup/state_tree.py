@@ -43,6 +43,12 @@ EXCLUDED_DIRS = (
 # Basenames never worth a snapshot anywhere below the state paths.
 EXCLUDED_NAMES = ("node_modules", ".cache", "__pycache__")
 EXCLUDED_SUFFIXES = (".lock", ".log", ".pid", ".sock", "-wal", "-shm", "-journal", ".tmp")
+# Name prefixes of OpenClaw's own short-lived staging entries. A workspace bootstrap file (e.g.
+# AGENTS.md) is written into `<dir>/openclaw-bootstrap-XXXXXX/<name>`, hard-linked to its final
+# name and the directory removed (OpenClaw 2026.9.6 dist/workspace-*.mjs `publishBootstrapFile`,
+# @openclaw/fs-safe dist/temp-target.js `fs.mkdtemp(path.join(rootDir, prefix))`). A snapshot
+# that lists one while it exists finds it gone a moment later (restic exits 3).
+EXCLUDED_PREFIXES = ("openclaw-bootstrap-",)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,11 @@ class TreeScan:
 
 
 def _excluded_file(name: str) -> bool:
-    return name.endswith(EXCLUDED_SUFFIXES) or name in EXCLUDED_NAMES
+    return (
+        name.endswith(EXCLUDED_SUFFIXES)
+        or name in EXCLUDED_NAMES
+        or name.startswith(EXCLUDED_PREFIXES)
+    )
 
 
 class StateTree:
@@ -82,7 +92,9 @@ class StateTree:
                 dirnames[:] = sorted(
                     name
                     for name in dirnames
-                    if name not in EXCLUDED_NAMES and here / name not in excluded
+                    if name not in EXCLUDED_NAMES
+                    and not name.startswith(EXCLUDED_PREFIXES)
+                    and here / name not in excluded
                 )
                 for name in sorted(filenames):
                     if _excluded_file(name):
@@ -119,6 +131,8 @@ class StateTree:
             args += ["--exclude", name]
         for suffix in EXCLUDED_SUFFIXES:
             args += ["--exclude", "*" + suffix]
+        for prefix in EXCLUDED_PREFIXES:
+            args += ["--exclude", prefix + "*"]
         for database in databases:
             args += ["--exclude", str(database)]
         return args
